@@ -1,0 +1,197 @@
+/**
+ * Connection settings: the `tcp(+tls)://(:password@)host:port(/namespace)`
+ * URL, and reading it from the environment the way faktory_worker_haskell
+ * does (`FAKTORY_PROVIDER` names the variable holding the URL).
+ *
+ * @module
+ */
+
+import { ValidationError } from "./errors.ts";
+import { validateQueue } from "./protocol/command.ts";
+
+/** The default server URL. */
+export const DEFAULT_URL = "tcp://localhost:7419";
+
+/**
+ * Where a server is and how to reach it: the parts of a Faktory URL.
+ *
+ * @example
+ * ```ts
+ * import { parseUrl } from "@faktory-ts/faktory";
+ * const server = parseUrl("tcp+tls://:secret@faktory.internal:7419/billing.");
+ * console.log(server.hostname, server.port, server.tls, server.namespace);
+ * // faktory.internal 7419 true billing.
+ * ```
+ */
+export interface ServerAddress {
+  /** Host name or IP address. */
+  readonly hostname: string;
+  /** TCP port. */
+  readonly port: number;
+  /** Use TLS (`tcp+tls://`). */
+  readonly tls: boolean;
+  /** Password from the URL, if any. Never logged. */
+  readonly password?: string | undefined;
+  /**
+   * Prefix added to every queue name on push and fetch, as in
+   * faktory_worker_haskell: `/app.` turns queue `default` into `app.default`.
+   */
+  readonly namespace?: string | undefined;
+}
+
+/**
+ * Parses a Faktory URL: `tcp://host:port`, `tcp+tls://host:port`, with an
+ * optional `:password@` and an optional `/namespace`. Throws
+ * {@linkcode ValidationError} naming the problem, with the password masked.
+ *
+ * @example
+ * ```ts
+ * import { parseUrl } from "@faktory-ts/faktory";
+ * const { hostname, port } = parseUrl("tcp://localhost:7419");
+ * console.log(hostname, port); // localhost 7419
+ * ```
+ */
+export function parseUrl(url: string): ServerAddress {
+  const bad = (why: string) =>
+    new ValidationError(
+      `Invalid Faktory URL ${JSON.stringify(maskUrl(url))}: ${why}; ` +
+        `expected tcp(+tls)://(:password@)host:port(/namespace)`,
+    );
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1];
+  if (scheme === undefined) throw bad("it has no scheme");
+  if (scheme !== "tcp" && scheme !== "tcp+tls") {
+    throw bad(`unknown scheme "${scheme}", use tcp or tcp+tls`);
+  }
+  const authority = url.slice(scheme.length + 3).split("/")[0] ?? "";
+  const portText = /:([^:\]]*)$/.exec(authority.slice(authority.lastIndexOf("@") + 1))?.[1];
+  if (portText === undefined || portText === "") throw bad("it has no port");
+  if (!/^\d+$/.test(portText)) throw bad(`the port "${portText}" is not a number`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw bad("it cannot be parsed");
+  }
+  if (parsed.hostname === "") throw bad("it has no host");
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad("the port must be 1-65535");
+  if (parsed.username !== "") {
+    throw bad('put the password after a colon: "tcp://:password@host:port"');
+  }
+  if (parsed.search !== "" || parsed.hash !== "") throw bad("it has a query or fragment");
+  const path = parsed.pathname.replace(/^\//, "");
+  let namespace: string | undefined;
+  if (path !== "") {
+    try {
+      namespace = validateQueue(decodeURIComponent(path), "namespace");
+    } catch (e) {
+      throw bad((e as Error).message.replace(/^Invalid namespace /, "namespace "));
+    }
+  }
+  const password = parsed.password === "" ? undefined : decodePassword(parsed.password);
+  const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { hostname, port, tls: scheme === "tcp+tls", password, namespace };
+}
+
+function decodePassword(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * The URL with any password replaced by `***`, for messages and logs.
+ *
+ * @example
+ * ```ts
+ * import { maskUrl } from "@faktory-ts/faktory";
+ * console.log(maskUrl("tcp://:secret@localhost:7419")); // tcp://:***@localhost:7419
+ * ```
+ */
+export function maskUrl(url: string): string {
+  return url.replace(
+    /^([^:/]*:\/\/)([^@/]*)@/,
+    (_, scheme: string, auth: string) =>
+      `${scheme}${auth.includes(":") ? `${auth.slice(0, auth.indexOf(":"))}:***` : "***"}@`,
+  );
+}
+
+/** Reads one environment variable; `undefined` when unset. */
+export type EnvReader = (name: string) => string | undefined;
+
+/**
+ * Settings read from the environment.
+ *
+ * @example
+ * ```ts
+ * import { envSettings } from "@faktory-ts/faktory";
+ * const env = envSettings((name) => ({ FAKTORY_URL: "tcp://faktory:7419" })[name]);
+ * console.log(env.url, env.queue); // tcp://faktory:7419 default
+ * ```
+ */
+export interface EnvSettings {
+  /** The server URL: the variable `FAKTORY_PROVIDER` names (default `FAKTORY_URL`), else the default URL. */
+  readonly url: string;
+  /** `FAKTORY_QUEUE`, default `default`. */
+  readonly queue: string;
+  /** `FAKTORY_WORKER_ID`, if set. */
+  readonly workerId?: string | undefined;
+  /** `FAKTORY_POOL_SIZE`, if set. */
+  readonly poolSize?: number | undefined;
+}
+
+/**
+ * Reads `FAKTORY_PROVIDER` (the name of the variable that holds the URL,
+ * default `FAKTORY_URL`), that variable (default `tcp://localhost:7419`),
+ * `FAKTORY_QUEUE`, `FAKTORY_WORKER_ID` and `FAKTORY_POOL_SIZE`. Every value is
+ * checked; a bad one is a {@linkcode ValidationError} naming the variable.
+ *
+ * @example
+ * ```ts
+ * import { envSettings } from "@faktory-ts/faktory";
+ * const vars: Record<string, string> = { FAKTORY_PROVIDER: "MY_URL", MY_URL: "tcp://:pw@q:7419" };
+ * console.log(envSettings((name) => vars[name]).url); // tcp://:pw@q:7419
+ * ```
+ */
+export function envSettings(env: EnvReader): EnvSettings {
+  const provider = env("FAKTORY_PROVIDER") || "FAKTORY_URL";
+  if (!/^[A-Z_][A-Z0-9_]*$/.test(provider)) {
+    throw new ValidationError(
+      `Invalid FAKTORY_PROVIDER ${
+        JSON.stringify(provider)
+      }: it must name an environment variable such as FAKTORY_URL`,
+    );
+  }
+  const url = env(provider) || DEFAULT_URL;
+  try {
+    parseUrl(url);
+  } catch (e) {
+    throw new ValidationError(`${provider}: ${(e as Error).message}`);
+  }
+  const queue = env("FAKTORY_QUEUE") || "default";
+  validateQueue(queue, "FAKTORY_QUEUE");
+  const workerId = env("FAKTORY_WORKER_ID") || undefined;
+  if (workerId !== undefined && !/^[^\s\x00-\x1f]+$/.test(workerId)) {
+    throw new ValidationError(
+      `Invalid FAKTORY_WORKER_ID ${JSON.stringify(workerId)}: no spaces or control characters`,
+    );
+  }
+  const pool = env("FAKTORY_POOL_SIZE");
+  let poolSize: number | undefined;
+  if (pool) {
+    poolSize = Number(pool);
+    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
+      throw new ValidationError(
+        `Invalid FAKTORY_POOL_SIZE ${JSON.stringify(pool)}: use a whole number from 1 to 1000`,
+      );
+    }
+  }
+  return { url, queue, workerId, poolSize };
+}
+
+/** Prefixes a queue name with the namespace, if any. */
+export function namespaced(namespace: string | undefined, queue: string): string {
+  return namespace === undefined ? queue : namespace + queue;
+}
