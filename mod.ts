@@ -28,6 +28,15 @@ export {
 } from "./src/errors.ts";
 export type { FailureDetails } from "./src/failure.ts";
 export type { ServerInfo } from "./src/info.ts";
+export {
+  buildPayload,
+  DEFAULT_RESERVE_FOR,
+  defineJob,
+  Job,
+  type JobOptions,
+  type JobType,
+  mergeOptions,
+} from "./src/job.ts";
 export { type Logger, silentLogger } from "./src/logger.ts";
 export { type JobFailure, type JobPayload, randomJid } from "./src/payload.ts";
 export type {
@@ -46,3 +55,24 @@ export {
   parseUrl,
   type ServerAddress,
 } from "./src/settings.ts";
+export {
+  BulkPushError,
+  type PerformOptions,
+  Producer,
+  type ProducerOptions,
+  type PushMiddleware,
+} from "./src/producer.ts";
+export { detectRuntime } from "./src/runtime/detect.ts";
+export {
+  InvalidArgumentsError,
+  type JobContext,
+  type JobHandler,
+  type JobMiddleware,
+  JobTimeoutError,
+  UnknownJobTypeError,
+  Worker,
+  type WorkerEvents,
+  type WorkerOptions,
+  type WorkerStatus,
+  WorkerStoppedError,
+} from "./src/worker.ts";

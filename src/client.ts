@@ -65,6 +65,9 @@ export interface ClientOptions {
 /** The server's answer to BEAT: what the worker should do now. */
 export type WorkerState = "quiet" | "terminate";
 
+/** The server's default number of retries. */
+const DEFAULT_RETRY = 25;
+
 /** The server's fetch wait (~2 s) on top of the normal command timeout. */
 const FETCH_BLOCK_MS = 2_000;
 
@@ -279,7 +282,15 @@ export class Client implements AsyncDisposable {
   #prepare(job: JobPayload): JobPayload {
     validatePayload(job);
     const ns = this.#options.namespace;
-    return ns === undefined ? job : { ...job, queue: namespaced(ns, job.queue ?? "default") };
+    // Always send retry: Faktory 1.9.4's PUSH decodes a job's retry through a
+    // pointer to its global default, so one push with an explicit retry
+    // (say -1) silently becomes the default for every later job without one.
+    if (ns === undefined && job.retry !== undefined) return job;
+    return {
+      ...job,
+      retry: job.retry ?? DEFAULT_RETRY,
+      ...(ns === undefined ? {} : { queue: namespaced(ns, job.queue ?? "default") }),
+    };
   }
 
   #send(command: Uint8Array, verb: string, timeout = this.#options.commandTimeout) {
@@ -382,7 +393,6 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     hello: { hostname: runtime.hostname(), pid: runtime.pid(), labels, wid: options.wid },
     connectTimeout: positive(options.connectTimeout, 10_000, "connectTimeout"),
     commandTimeout: positive(options.commandTimeout, 10_000, "commandTimeout"),
-    // deno-lint-ignore no-console
     logger: options.logger ?? console,
   };
 }

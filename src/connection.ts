@@ -18,6 +18,7 @@ import type { Logger } from "./logger.ts";
 import { withJson } from "./protocol/command.ts";
 import { hello, type HelloFields, parseHi, PROTOCOL_VERSION } from "./protocol/handshake.ts";
 import { ErrorReply, type Reply, ReplyReader } from "./protocol/reply.ts";
+import { Slots } from "./slots.ts";
 import type { Runtime, Socket, TlsOptions } from "./runtime/types.ts";
 
 /** Everything needed to open a connection. */
@@ -51,35 +52,7 @@ const WATCHDOG_MS = 100;
  * HELLO deadline. Handshakes that need a hash therefore take a slot first,
  * before connecting, so the server's clock starts only when hashing can.
  */
-const HASH_SLOTS = 4;
-let freeHashSlots = HASH_SLOTS;
-const hashQueue: (() => void)[] = [];
-
-async function takeHashSlot(signal: AbortSignal): Promise<() => void> {
-  if (freeHashSlots > 0) freeHashSlots--;
-  else {
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        hashQueue.splice(hashQueue.indexOf(grant), 1);
-        reject(signal.reason);
-      };
-      const grant = () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      hashQueue.push(grant);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const next = hashQueue.shift();
-    if (next) next();
-    else freeHashSlots++;
-  };
-}
+const hashSlots = new Slots(4);
 
 /**
  * A handshaken connection. Commands are encoded by the caller; `send` writes
@@ -131,11 +104,16 @@ export class Connection {
     const where = `${config.hostname}:${config.port}`;
     const timeout = AbortSignal.timeout(config.connectTimeout);
     const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
-    const release = config.password === undefined
-      ? () => {}
-      : await takeHashSlot(signal).catch((e) => {
+    let hashing = config.password !== undefined;
+    if (hashing) {
+      await hashSlots.take(signal).catch((e) => {
         throw abortError(e, timeout, where, config.connectTimeout, "waiting to connect");
       });
+    }
+    const release = () => {
+      if (hashing) hashSlots.give();
+      hashing = false;
+    };
     let socket: Socket | undefined;
     let stage = "connecting";
     const reader = new ReplyReader();

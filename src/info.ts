@@ -18,6 +18,8 @@
 export interface ServerInfo {
   /** Server time (RFC 3339). */
   readonly now: string;
+  /** Server time of day, e.g. `07:52:10 UTC`. */
+  readonly server_utc_time: string;
   /** Server details. */
   readonly server: {
     readonly description: string;
@@ -43,6 +45,13 @@ export interface ServerInfo {
     readonly total_queues: number;
     /** Jobs waiting per queue. */
     readonly queues: Readonly<Record<string, number>>;
+    /** Jobs in the retry, scheduled and dead sets, and jobs being worked on. */
+    readonly sets: {
+      readonly retries: number;
+      readonly scheduled: number;
+      readonly dead: number;
+      readonly working: number;
+    };
     /** Background tasks of the server and their statistics. */
     readonly tasks: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   };

@@ -6,7 +6,7 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import { validateQueue } from "./protocol/command.ts";
+import { validateQueue, validateWord } from "./protocol/command.ts";
 
 /**
  * Failure details the server adds to a job that failed before.
@@ -43,7 +43,7 @@ export interface JobFailure {
  * const job: JobPayload = { jid: randomJid(), jobtype: "SendEmail", args: ["a@example.com"], queue: "mail" };
  * ```
  */
-export interface JobPayload<Args extends readonly unknown[] = unknown[]> {
+export interface JobPayload<Args extends readonly unknown[] = readonly unknown[]> {
   /** Unique job id, at least 8 characters. */
   jid: string;
   /** Names the handler that runs the job. */
@@ -97,10 +97,9 @@ export const MAX_JOB_BYTES = 16 * 1024 * 1024;
  */
 export function validatePayload(job: JobPayload): void {
   if (typeof job !== "object" || job === null) throw new ValidationError("A job must be an object");
-  if (typeof job.jid !== "string" || job.jid.length < 8 || /[\s\x00-\x1f]/.test(job.jid)) {
-    throw new ValidationError(
-      `Invalid jid ${JSON.stringify(job.jid)}: use at least 8 characters without spaces`,
-    );
+  validateWord(job.jid, "jid");
+  if (job.jid.length < 8) {
+    throw new ValidationError(`Invalid jid ${JSON.stringify(job.jid)}: use at least 8 characters`);
   }
   if (typeof job.jobtype !== "string" || job.jobtype.trim() === "") {
     throw new ValidationError(

@@ -7,7 +7,7 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import { validateQueue } from "./protocol/command.ts";
+import { validateQueue, validateWord } from "./protocol/command.ts";
 
 /** The default server URL. */
 export const DEFAULT_URL = "tcp://localhost:7419";
@@ -64,8 +64,12 @@ export function parseUrl(url: string): ServerAddress {
   }
   const authority = url.slice(scheme.length + 3).split("/")[0] ?? "";
   const portText = /:([^:\]]*)$/.exec(authority.slice(authority.lastIndexOf("@") + 1))?.[1];
+  const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
+  if (hostPort.startsWith(":")) throw bad("it has no host");
   if (portText === undefined || portText === "") throw bad("it has no port");
   if (!/^\d+$/.test(portText)) throw bad(`the port "${portText}" is not a number`);
+  const port = Number(portText);
+  if (port < 1 || port > 65535) throw bad("the port must be 1-65535");
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -73,8 +77,6 @@ export function parseUrl(url: string): ServerAddress {
     throw bad("it cannot be parsed");
   }
   if (parsed.hostname === "") throw bad("it has no host");
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad("the port must be 1-65535");
   if (parsed.username !== "") {
     throw bad('put the password after a colon: "tcp://:password@host:port"');
   }
@@ -173,11 +175,7 @@ export function envSettings(env: EnvReader): EnvSettings {
   const queue = env("FAKTORY_QUEUE") || "default";
   validateQueue(queue, "FAKTORY_QUEUE");
   const workerId = env("FAKTORY_WORKER_ID") || undefined;
-  if (workerId !== undefined && !/^[^\s\x00-\x1f]+$/.test(workerId)) {
-    throw new ValidationError(
-      `Invalid FAKTORY_WORKER_ID ${JSON.stringify(workerId)}: no spaces or control characters`,
-    );
-  }
+  if (workerId !== undefined) validateWord(workerId, "FAKTORY_WORKER_ID");
   const pool = env("FAKTORY_POOL_SIZE");
   let poolSize: number | undefined;
   if (pool) {

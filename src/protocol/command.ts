@@ -10,6 +10,7 @@ import { ValidationError } from "../errors.ts";
 
 const QUEUE_NAME = /^[a-zA-Z0-9._-]+$/;
 /** A word in a space-separated command: no whitespace, no control characters. */
+// deno-lint-ignore no-control-regex
 const WORD = /^[^\s\x00-\x1f\x7f]+$/;
 const encoder = new TextEncoder();
 

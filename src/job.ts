@@ -1,0 +1,272 @@
+/**
+ * Jobs: options that compose, typed job definitions shared by producers and
+ * workers, and the `Job` a handler receives.
+ *
+ * @module
+ */
+
+import { ValidationError } from "./errors.ts";
+import type { JobFailure, JobPayload } from "./payload.ts";
+import { randomJid } from "./payload.ts";
+import { validateQueue } from "./protocol/command.ts";
+
+/**
+ * How a job is pushed. Options compose with {@linkcode mergeOptions}: later
+ * values win and `custom` objects merge.
+ *
+ * @example
+ * ```ts
+ * import type { JobOptions } from "@faktory-ts/faktory";
+ * const urgent: JobOptions = { queue: "critical", retry: 3, reserveFor: 120 };
+ * const later: JobOptions = { in: 60 }; // seconds from now
+ * ```
+ */
+export interface JobOptions {
+  /** Handler name. Required by the time a job is pushed (usually from a {@linkcode JobType}). */
+  readonly jobtype?: string | undefined;
+  /** Queue name (letters, digits, `.`, `_`, `-`); default `default` or `FAKTORY_QUEUE`. */
+  readonly queue?: string | undefined;
+  /** Retries on failure (default 25 on the server); 0 discards the job on failure. */
+  readonly retry?: number | undefined;
+  /** `true` sends a failed job straight to the dead set (`retry: -1`). */
+  readonly once?: boolean | undefined;
+  /** Run at this time, not before. */
+  readonly at?: Date | undefined;
+  /** Run this many seconds from the time of the push, not before. */
+  readonly in?: number | undefined;
+  /** Seconds a worker may hold the job (the server raises values under 60 to 60; at most 86400). */
+  readonly reserveFor?: number | undefined;
+  /** Lines of backtrace to keep on failure. */
+  readonly backtrace?: number | undefined;
+  /** Free-form data merged key by key with earlier options' `custom`. */
+  readonly custom?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * Combines options left to right: a later defined value replaces an earlier
+ * one, `custom` objects merge, and `at`/`in` replace each other.
+ *
+ * @example
+ * ```ts
+ * import { mergeOptions } from "@faktory-ts/faktory";
+ * const o = mergeOptions({ queue: "a", custom: { x: 1 } }, { queue: "b", custom: { y: 2 } });
+ * console.log(o.queue, o.custom); // b { x: 1, y: 2 }
+ * ```
+ */
+export function mergeOptions(...options: readonly (JobOptions | undefined)[]): JobOptions {
+  const out: { -readonly [K in keyof JobOptions]: JobOptions[K] } = {};
+  for (const o of options) {
+    if (o === undefined) continue;
+    for (const [key, value] of Object.entries(o) as [keyof JobOptions, never][]) {
+      if (value === undefined) continue;
+      if (key === "custom") out.custom = { ...out.custom, ...(value as Record<string, unknown>) };
+      else if (key === "at") {
+        out.at = value;
+        delete out.in;
+      } else if (key === "in") {
+        out.in = value;
+        delete out.at;
+      } else out[key] = value;
+    }
+  }
+  return out;
+}
+
+declare const argsType: unique symbol;
+
+/**
+ * A job type: its name, default options, and (in the type only) its
+ * arguments. Define it once and use it for pushing and for handling, so
+ * the compiler checks both sides agree.
+ *
+ * @example
+ * ```ts
+ * import { defineJob } from "@faktory-ts/faktory";
+ * const SendEmail = defineJob<[to: string, subject: string]>("SendEmail", { queue: "mail" });
+ * console.log(SendEmail.jobtype); // SendEmail
+ * ```
+ */
+export interface JobType<Args extends readonly unknown[] = readonly unknown[]> extends JobOptions {
+  /** The handler name. */
+  readonly jobtype: string;
+  /**
+   * Optional check run by the worker on fetched arguments; throw to refuse
+   * them (the job is failed with errtype `InvalidArguments`).
+   */
+  readonly parse?: ((args: unknown[]) => Args) | undefined;
+  /** Carries the argument types; there is no such value at run time. */
+  readonly [argsType]?: Args;
+}
+
+/**
+ * Declares a job type with its argument types and default options.
+ *
+ * @example
+ * ```ts
+ * import { defineJob } from "@faktory-ts/faktory";
+ * const Resize = defineJob<[imageId: number, width: number]>("Resize", {
+ *   queue: "images",
+ *   retry: 5,
+ *   parse: (args) => {
+ *     if (!args.every((a) => typeof a === "number")) throw new TypeError("numbers expected");
+ *     return args as [number, number];
+ *   },
+ * });
+ * ```
+ */
+export function defineJob<Args extends readonly unknown[] = readonly unknown[]>(
+  jobtype: string,
+  options: Omit<JobType<Args>, "jobtype"> = {},
+): JobType<Args> {
+  if (typeof jobtype !== "string" || jobtype.trim() === "") {
+    throw new ValidationError(
+      `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
+    );
+  }
+  return { ...options, jobtype };
+}
+
+/**
+ * Builds the wire payload for one job from composed options, checking each
+ * option; `now` is the time `in` counts from.
+ */
+export function buildPayload<Args extends readonly unknown[]>(
+  options: JobOptions,
+  args: Args,
+  now: number = Date.now(),
+): JobPayload<Args> {
+  const { jobtype } = options;
+  if (typeof jobtype !== "string" || jobtype.trim() === "") {
+    throw new ValidationError(
+      `Invalid jobtype ${JSON.stringify(jobtype)}: give the job a non-empty jobtype`,
+    );
+  }
+  if (!Array.isArray(args)) {
+    throw new ValidationError(`Invalid args for ${jobtype}: args must be an array`);
+  }
+  const job: JobPayload<Args> = { jid: randomJid(), jobtype, args };
+  if (options.queue !== undefined) job.queue = validateQueue(options.queue);
+  if (options.retry !== undefined) {
+    if (!Number.isInteger(options.retry) || options.retry < -1) {
+      throw new ValidationError(
+        `Invalid retry ${options.retry}: use a whole number, 0 or more (or once: true)`,
+      );
+    }
+    job.retry = options.retry;
+  }
+  if (options.once) job.retry = -1;
+  if (options.at !== undefined) {
+    if (!(options.at instanceof Date) || Number.isNaN(options.at.getTime())) {
+      throw new ValidationError(`Invalid at ${String(options.at)}: use a valid Date`);
+    }
+    job.at = options.at.toISOString();
+  }
+  if (options.in !== undefined) {
+    if (!Number.isFinite(options.in) || options.in < 0) {
+      throw new ValidationError(`Invalid in ${options.in}: use a delay of 0 or more seconds`);
+    }
+    job.at = new Date(now + options.in * 1000).toISOString();
+  }
+  if (options.reserveFor !== undefined) {
+    const r = options.reserveFor;
+    if (!Number.isInteger(r) || r < 1 || r > 86400) {
+      throw new ValidationError(`Invalid reserveFor ${r}: use whole seconds from 1 to 86400`);
+    }
+    job.reserve_for = r;
+  }
+  if (options.backtrace !== undefined) {
+    if (!Number.isInteger(options.backtrace) || options.backtrace < 0) {
+      throw new ValidationError(
+        `Invalid backtrace ${options.backtrace}: use a whole number of lines, 0 or more`,
+      );
+    }
+    job.backtrace = options.backtrace;
+  }
+  if (options.custom !== undefined) {
+    if (
+      typeof options.custom !== "object" || options.custom === null || Array.isArray(options.custom)
+    ) {
+      throw new ValidationError("Invalid custom: it must be an object");
+    }
+    job.custom = { ...options.custom };
+  }
+  return job;
+}
+
+/** The reservation the server gives a job that does not set one, in seconds. */
+export const DEFAULT_RESERVE_FOR = 1800;
+
+/**
+ * A fetched job, as a handler sees it.
+ *
+ * @example
+ * ```ts
+ * import { Job } from "@faktory-ts/faktory";
+ * const job = new Job<[string]>({ jid: "0123456789ab", jobtype: "Hello", args: ["world"] });
+ * console.log(job.args[0], job.reserveFor); // world 1800
+ * ```
+ */
+export class Job<Args extends readonly unknown[] = readonly unknown[]> {
+  /** The job exactly as the server sent it. */
+  readonly payload: JobPayload<Args>;
+
+  /** Wraps a payload received from the server. */
+  constructor(payload: JobPayload<Args>) {
+    this.payload = payload;
+  }
+
+  /** Unique job id. */
+  get jid(): string {
+    return this.payload.jid;
+  }
+  /** Handler name. */
+  get jobtype(): string {
+    return this.payload.jobtype;
+  }
+  /** Arguments. */
+  get args(): Args {
+    return this.payload.args;
+  }
+  /** Queue it came from (without the namespace). */
+  get queue(): string {
+    return this.payload.queue ?? "default";
+  }
+  /** When it was scheduled to run, if it was scheduled. */
+  get at(): Date | undefined {
+    return this.payload.at === undefined ? undefined : new Date(this.payload.at);
+  }
+  /** Seconds the worker may hold it before the server fails it. */
+  get reserveFor(): number {
+    return Math.max(60, this.payload.reserve_for ?? DEFAULT_RESERVE_FOR);
+  }
+  /** Retries allowed in all (server default 25). */
+  get retry(): number {
+    return this.payload.retry ?? 25;
+  }
+  /** Lines of backtrace kept on failure. */
+  get backtrace(): number {
+    return this.payload.backtrace ?? 0;
+  }
+  /** Free-form data. */
+  get custom(): Readonly<Record<string, unknown>> {
+    return this.payload.custom ?? {};
+  }
+  /** Set on a job that failed before. */
+  get failure(): JobFailure | undefined {
+    return this.payload.failure;
+  }
+  /** When it was created. */
+  get createdAt(): Date | undefined {
+    return this.payload.created_at === undefined ? undefined : new Date(this.payload.created_at);
+  }
+  /** When it was last enqueued. */
+  get enqueuedAt(): Date | undefined {
+    return this.payload.enqueued_at === undefined ? undefined : new Date(this.payload.enqueued_at);
+  }
+  /** Retries left if this run fails: from the server's `failure.remaining` when sent. */
+  get retriesRemaining(): number {
+    const f = this.payload.failure;
+    if (f?.remaining !== undefined) return f.remaining;
+    return Math.max(0, this.retry - (f?.retry_count ?? 0));
+  }
+}

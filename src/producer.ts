@@ -1,0 +1,216 @@
+/**
+ * The producer: push-only, shared by many concurrent callers over a small
+ * pool of connections.
+ *
+ * @module
+ */
+
+import { Client, type ClientOptions, resolveOptions } from "./client.ts";
+import { ValidationError } from "./errors.ts";
+import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
+import type { JobPayload } from "./payload.ts";
+import { detectRuntime } from "./runtime/detect.ts";
+import { envSettings } from "./settings.ts";
+
+/**
+ * Runs around every push: may change the job, add `custom` fields (a trace
+ * id), log, or refuse it by throwing. Call `next` to push. In a bulk push
+ * each job passes the chain first (`next` then only queues it; a job whose
+ * chain does not call `next` is left out) and the batch is sent afterwards.
+ *
+ * @example
+ * ```ts
+ * import type { PushMiddleware } from "@faktory-ts/faktory";
+ * const stamp: PushMiddleware = (job, next) => {
+ *   job.custom = { ...job.custom, pushed_by: "billing" };
+ *   return next();
+ * };
+ * ```
+ */
+export type PushMiddleware = (job: JobPayload, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * Options of a {@linkcode Producer}.
+ *
+ * @example
+ * ```ts
+ * import type { ProducerOptions } from "@faktory-ts/faktory";
+ * const options: ProducerOptions = { url: "tcp://localhost:7419", poolSize: 4, defaults: { retry: 5 } };
+ * ```
+ */
+export interface ProducerOptions extends ClientOptions {
+  /** Connections in the pool (default `FAKTORY_POOL_SIZE`, else 4). */
+  readonly poolSize?: number | undefined;
+  /** Options applied to every job before its own (default queue: `FAKTORY_QUEUE`). */
+  readonly defaults?: JobOptions | undefined;
+  /** Runs around each push, first one outermost. */
+  readonly middleware?: readonly PushMiddleware[] | undefined;
+}
+
+/** Options for one push: one set, or several composed left to right. */
+export type PerformOptions<Args extends readonly unknown[]> =
+  | JobType<Args>
+  | JobOptions
+  | readonly [JobType<Args>, ...JobOptions[]]
+  | readonly JobOptions[];
+
+/**
+ * Pushes jobs. Safe to share: concurrent calls spread over a pool of
+ * connections, each pipelined. Close it with `await using` or `close()`.
+ *
+ * @example
+ * ```ts ignore
+ * import { defineJob, Producer } from "@faktory-ts/faktory";
+ * const SendEmail = defineJob<[to: string]>("SendEmail", { queue: "mail" });
+ * await using producer = await Producer.connect();
+ * const jid = await producer.perform(SendEmail, ["ada@example.com"]);
+ * await producer.perform([SendEmail, { in: 3600 }], ["grace@example.com"]);
+ * ```
+ */
+export class Producer implements AsyncDisposable {
+  readonly #clients: Client[];
+  readonly #busy: number[];
+  readonly #defaults: JobOptions;
+  readonly #middleware: readonly PushMiddleware[];
+
+  private constructor(
+    clients: Client[],
+    defaults: JobOptions,
+    middleware: readonly PushMiddleware[],
+  ) {
+    this.#clients = clients;
+    this.#busy = clients.map(() => 0);
+    this.#defaults = defaults;
+    this.#middleware = middleware;
+  }
+
+  /** Opens the pool's connections (in parallel) and resolves once all said HELLO. */
+  static async connect(options: ProducerOptions | string = {}): Promise<Producer> {
+    const o: ProducerOptions = typeof options === "string" ? { url: options } : options;
+    if (o.wid !== undefined) {
+      throw new ValidationError("A producer has no worker id: remove the wid option");
+    }
+    resolveOptions(o); // checks every option before connecting
+    const env = envSettings((name) => (o.runtime ?? detectRuntime()).env(name));
+    const size = o.poolSize ?? env.poolSize ?? 4;
+    if (!Number.isInteger(size) || size < 1 || size > 1000) {
+      throw new ValidationError(`Invalid poolSize ${size}: use a whole number from 1 to 1000`);
+    }
+    const opened = await Promise.allSettled(Array.from({ length: size }, () => Client.connect(o)));
+    const clients = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const failed = opened.find((r) => r.status === "rejected");
+    if (failed) {
+      await Promise.all(clients.map((c) => c.close()));
+      throw failed.reason;
+    }
+    return new Producer(
+      clients,
+      mergeOptions({ queue: env.queue }, o.defaults),
+      o.middleware ?? [],
+    );
+  }
+
+  /**
+   * Pushes one job and resolves with its jid. `options` is a job type, plain
+   * options, or a list of them composed left to right; the arguments are
+   * checked against the job type's argument types at compile time.
+   *
+   * @example
+   * ```ts ignore
+   * await producer.perform({ jobtype: "Cleanup", queue: "low" }, []);
+   * ```
+   */
+  async perform<Args extends readonly unknown[]>(
+    options: PerformOptions<Args>,
+    args: Args,
+  ): Promise<string> {
+    const job = buildPayload(this.#compose(options), args);
+    await this.#withClient((client) => this.#through(job, () => client.push(job).then(() => {})));
+    return job.jid;
+  }
+
+  /**
+   * Pushes many jobs of one kind (one argument list each) in batches of up to
+   * 1000. Resolves with the jids in order; throws {@linkcode BulkPushError}
+   * listing the jobs the server refused.
+   *
+   * @example
+   * ```ts ignore
+   * const jids = await producer.performBulk(SendEmail, [["a@example.com"], ["b@example.com"]]);
+   * ```
+   */
+  async performBulk<Args extends readonly unknown[]>(
+    options: PerformOptions<Args>,
+    argsList: readonly Args[],
+  ): Promise<string[]> {
+    const composed = this.#compose(options);
+    const jobs: JobPayload[] = [];
+    for (const args of argsList) {
+      const job = buildPayload(composed, args);
+      await this.#through(job, () => Promise.resolve(void jobs.push(job)));
+    }
+    const refused: Record<string, string> = {};
+    for (let i = 0; i < jobs.length; i += 1000) {
+      const batch = jobs.slice(i, i + 1000);
+      Object.assign(refused, await this.#withClient((client) => client.pushBulk(batch)));
+    }
+    if (Object.keys(refused).length > 0) throw new BulkPushError(refused);
+    return jobs.map((j) => j.jid);
+  }
+
+  /** Closes every connection after the pushes under way are done. */
+  async close(): Promise<void> {
+    await Promise.all(this.#clients.map((c) => c.close()));
+  }
+
+  /** Same as {@linkcode Producer.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #compose<Args extends readonly unknown[]>(options: PerformOptions<Args>): JobOptions {
+    return Array.isArray(options)
+      ? mergeOptions(this.#defaults, ...(options as JobOptions[]))
+      : mergeOptions(this.#defaults, options as JobOptions);
+  }
+
+  /** Runs the push middleware around `push`, first one outermost. */
+  #through(job: JobPayload, push: () => Promise<void>, i = 0): Promise<void> {
+    const m = this.#middleware[i];
+    return m ? m(job, () => this.#through(job, push, i + 1)) : push();
+  }
+
+  /** Runs `use` on the connection with the fewest pushes under way. */
+  async #withClient<T>(use: (client: Client) => Promise<T>): Promise<T> {
+    let index = 0;
+    for (let i = 1; i < this.#busy.length; i++) if (this.#busy[i]! < this.#busy[index]!) index = i;
+    this.#busy[index]!++;
+    try {
+      return await use(this.#clients[index]!);
+    } finally {
+      this.#busy[index]!--;
+    }
+  }
+}
+
+/**
+ * Some jobs of a bulk push were refused by the server; `refused` maps each
+ * refused jid to the server's reason. The other jobs were pushed.
+ *
+ * @example
+ * ```ts
+ * import { BulkPushError } from "@faktory-ts/faktory";
+ * const e = new BulkPushError({ "0123456789ab": "jobtype is required" });
+ * console.log(Object.keys(e.refused)); // ["0123456789ab"]
+ * ```
+ */
+export class BulkPushError extends Error {
+  /** Refused jid to the server's reason. */
+  readonly refused: Readonly<Record<string, string>>;
+  /** Creates the error from the server's PUSHB reply. */
+  constructor(refused: Record<string, string>) {
+    super(`The server refused ${Object.keys(refused).length} job(s): ${Object.values(refused)[0]}`);
+    this.name = "BulkPushError";
+    this.refused = refused;
+  }
+}

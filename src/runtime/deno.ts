@@ -1,0 +1,248 @@
+/**
+ * The Deno adapter, built on `Deno.connect` and `Deno.startTls`. `Deno` is
+ * reached through a locally declared shape on `globalThis`, so tsc (which
+ * has no Deno types) compiles this module for the npm build too.
+ *
+ * @module
+ */
+
+import type { ConnectionError } from "../errors.ts";
+import {
+  connectAborted,
+  connectFailed,
+  connectionClosed,
+  connectionLost,
+  tlsFailed,
+} from "./shared.ts";
+import type { ConnectOptions, ProcessSignal, Runtime, Socket } from "./types.ts";
+
+/** The parts of `Deno.Conn` used here. */
+interface DenoConn {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+interface DenoTcpConn extends DenoConn {
+  setNoDelay(noDelay: boolean): void;
+  setKeepAlive(keepAlive: boolean): void;
+}
+
+interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<unknown>;
+}
+
+/** The parts of the `Deno` namespace used here. */
+interface DenoNamespace {
+  connect(options: { hostname: string; port: number; signal?: AbortSignal }): Promise<DenoTcpConn>;
+  startTls(
+    conn: DenoTcpConn,
+    options: { hostname: string; caCerts?: string[] },
+  ): Promise<DenoTlsConn>;
+  env: { get(name: string): string | undefined };
+  hostname(): string;
+  readonly pid: number;
+  memoryUsage(): { rss: number };
+  addSignalListener(signal: ProcessSignal, handler: () => void): void;
+  removeSignalListener(signal: ProcessSignal, handler: () => void): void;
+}
+
+const deno = (): DenoNamespace => (globalThis as unknown as { Deno: DenoNamespace }).Deno;
+
+/** Size of a read; a read that fills most of it keeps the buffer, others get a copy. */
+const READ_SIZE = 64 * 1024;
+
+async function connect({ hostname, port, tls, signal }: ConnectOptions): Promise<Socket> {
+  if (signal?.aborted) throw connectAborted(hostname, port, signal);
+  let tcp: DenoTcpConn;
+  try {
+    // Deno.connect drops the attempt on abort, and ignores the signal once connected.
+    tcp = await deno().connect({ hostname, port, ...(signal ? { signal } : {}) });
+  } catch (cause) {
+    throw signal?.aborted
+      ? connectAborted(hostname, port, signal)
+      : connectFailed(hostname, port, cause);
+  }
+  tcp.setNoDelay(true);
+  // Deno cannot set the keepalive idle time: the OS default (often 2 hours) applies.
+  tcp.setKeepAlive(true);
+  if (tls === undefined) return new DenoSocket(tcp, hostname, port);
+  // startTls on our own TCP connection (not connectTls): it keeps the socket
+  // options above, and its `hostname` sets the name to verify and send as SNI.
+  let conn: DenoTlsConn | undefined;
+  // Deno lets a closed TlsConn finish its handshake before the socket really
+  // goes (denoland/deno#14547): against a server that never answers, the
+  // socket lingers until the server hangs up, though connect() rejects at once.
+  const onAbort = () => closeQuietly(conn ?? tcp);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    conn = await deno().startTls(tcp, {
+      hostname: tls.serverName ?? hostname,
+      ...(tls.caCerts?.length ? { caCerts: [...tls.caCerts] } : {}), // added to the built-in roots
+    });
+    signal?.throwIfAborted(); // aborted while startTls held the TCP connection
+    await conn.handshake(); // a refused certificate fails here, not on first use
+  } catch (cause) {
+    closeQuietly(conn ?? tcp);
+    throw signal?.aborted
+      ? connectAborted(hostname, port, signal)
+      : tlsFailed(hostname, port, cause);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  return new DenoSocket(conn, hostname, port);
+}
+
+function closeQuietly(conn: DenoConn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+class DenoSocket implements Socket {
+  readonly closed: Promise<void>;
+  readonly #conn: DenoConn;
+  readonly #hostname: string;
+  readonly #port: number;
+  #buffer: Uint8Array | undefined;
+  #isClosed = false;
+  #error: ConnectionError | undefined;
+  #resolveClosed!: () => void;
+  // Writes run one after another; a second caller queues behind the first.
+  #writing: Promise<void> | undefined;
+
+  constructor(conn: DenoConn, hostname: string, port: number) {
+    this.#conn = conn;
+    this.#hostname = hostname;
+    this.#port = port;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    for (;;) {
+      if (this.#isClosed) {
+        if (this.#error) throw this.#error;
+        return null;
+      }
+      const buffer = this.#buffer ??= new Uint8Array(READ_SIZE);
+      let n: number | null;
+      try {
+        n = await this.#conn.read(buffer);
+      } catch (cause) {
+        if (this.#isClosed) continue; // closed meanwhile: null, or the error that closed it
+        throw this.#fail(cause);
+      }
+      if (n === null) {
+        this.close(); // the peer is done: close our side too, as Node does
+        return null;
+      }
+      if (n === 0) continue;
+      // A nearly full buffer is handed over whole; a small read is copied out,
+      // so that a 10-byte reply does not pin 64 KiB.
+      if (n >= READ_SIZE / 2) {
+        this.#buffer = undefined;
+        return buffer.subarray(0, n);
+      }
+      return buffer.slice(0, n);
+    }
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#isClosed) {
+      return Promise.reject(this.#error ?? connectionClosed(this.#hostname, this.#port));
+    }
+    const previous = this.#writing;
+    const writing = previous === undefined
+      ? this.#writeAll(bytes)
+      : previous.then(() => this.#writeAll(bytes));
+    this.#writing = writing;
+    // Forget the chain once it ends, so an idle socket holds no promise.
+    const clear = () => {
+      if (this.#writing === writing) this.#writing = undefined;
+    };
+    writing.then(clear, clear);
+    return writing;
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let rest = bytes;
+    while (rest.length > 0) {
+      if (this.#isClosed) throw this.#error ?? connectionClosed(this.#hostname, this.#port);
+      try {
+        rest = rest.subarray(await this.#conn.write(rest));
+      } catch (cause) {
+        throw this.#isClosed
+          ? this.#error ?? connectionClosed(this.#hostname, this.#port)
+          : this.#fail(cause);
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#buffer = undefined;
+    closeQuietly(this.#conn);
+    this.#resolveClosed();
+  }
+
+  /** Closes after an I/O error; later reads and writes get the same error. */
+  #fail(cause: unknown): ConnectionError {
+    this.#error = connectionLost(this.#hostname, this.#port, cause);
+    this.close();
+    return this.#error;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.closed;
+  }
+}
+
+/**
+ * The adapter for Deno: `Deno.connect`, plus `Deno.startTls` for TLS with
+ * certificate and host name checks always on. Needs `--allow-net`; `env`,
+ * `hostname` and `rssKb` degrade gracefully without `--allow-env`/`--allow-sys`.
+ *
+ * @example
+ * ```ts ignore
+ * import { denoRuntime } from "./deno.ts";
+ * const socket = await denoRuntime.connect({ hostname: "127.0.0.1", port: 7419 });
+ * console.log(new TextDecoder().decode((await socket.read()) ?? undefined)); // +HI {...}
+ * socket.close();
+ * ```
+ */
+export const denoRuntime: Runtime = {
+  name: "deno",
+  connect,
+  env(name) {
+    try {
+      return deno().env.get(name);
+    } catch {
+      return undefined; // no --allow-env
+    }
+  },
+  hostname() {
+    try {
+      return deno().hostname();
+    } catch {
+      return "localhost"; // no --allow-sys
+    }
+  },
+  pid: () => deno().pid,
+  rssKb() {
+    try {
+      return Math.round(deno().memoryUsage().rss / 1024);
+    } catch {
+      return undefined;
+    }
+  },
+  onSignal(signal, handler) {
+    try {
+      deno().addSignalListener(signal, handler);
+    } catch {
+      return () => {}; // e.g. SIGTERM on Windows, which Deno cannot listen to
+    }
+    return () => deno().removeSignalListener(signal, handler);
+  },
+};

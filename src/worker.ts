@@ -1,0 +1,687 @@
+/**
+ * The worker: fetches jobs, runs their handlers with bounded concurrency,
+ * reports each outcome, heartbeats, and shuts down without losing a job.
+ *
+ * @module
+ */
+
+import { backoffDelay, sleep } from "./backoff.ts";
+import { Client, type ClientOptions, resolveOptions, type WorkerState } from "./client.ts";
+import { ConnectionError, FaktoryError, ServerError, ValidationError } from "./errors.ts";
+import { Job, type JobType } from "./job.ts";
+import type { Logger } from "./logger.ts";
+import { type JobPayload, randomJid } from "./payload.ts";
+import { validateQueue } from "./protocol/command.ts";
+import { detectRuntime } from "./runtime/detect.ts";
+import type { Runtime } from "./runtime/types.ts";
+import { envSettings } from "./settings.ts";
+import { Slots } from "./slots.ts";
+
+/**
+ * What a handler gets besides its job.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "@faktory-ts/faktory";
+ * async function handler(ctx: JobContext) {
+ *   const res = await fetch("https://example.com", { signal: ctx.signal });
+ *   ctx.logger.info(`status ${res.status}`);
+ * }
+ * ```
+ */
+export interface JobContext {
+  /**
+   * Aborts shortly before the job's reservation ends, or when a stopping
+   * worker's shutdown timeout is over. Pass it to whatever the handler awaits.
+   */
+  readonly signal: AbortSignal;
+  /** The worker's logger. */
+  readonly logger: Logger;
+  /** The worker's id. */
+  readonly wid: string;
+}
+
+/**
+ * Runs one job. Resolving ACKs the job; throwing (or rejecting) FAILs it with
+ * the error's name, message and stack.
+ *
+ * @example
+ * ```ts
+ * import type { JobHandler } from "@faktory-ts/faktory";
+ * const greet: JobHandler<[name: string]> = (job) => {
+ *   console.log(`Hello, ${job.args[0]}`);
+ * };
+ * ```
+ */
+export type JobHandler<Args extends readonly unknown[] = readonly unknown[]> = (
+  job: Job<Args>,
+  context: JobContext,
+) => unknown;
+
+/**
+ * Runs around every job, first one outermost: time it, trace it, change the
+ * error. Call `next` to run the rest; throw to fail the job.
+ *
+ * @example
+ * ```ts
+ * import type { JobMiddleware } from "@faktory-ts/faktory";
+ * const timing: JobMiddleware = async (job, ctx, next) => {
+ *   const start = performance.now();
+ *   try {
+ *     await next();
+ *   } finally {
+ *     ctx.logger.info(`${job.jobtype} ${job.jid} took ${performance.now() - start} ms`);
+ *   }
+ * };
+ * ```
+ */
+export type JobMiddleware = (
+  job: Job,
+  context: JobContext,
+  next: () => Promise<void>,
+) => Promise<void>;
+
+/**
+ * Events a worker emits, with their arguments.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerEvents } from "@faktory-ts/faktory";
+ * const onFail = (...[job, error]: WorkerEvents["failure"]) => console.error(job.jid, error);
+ * ```
+ */
+export interface WorkerEvents {
+  /** A job is about to run. */
+  start: [job: Job];
+  /** A job ran and was acknowledged; `ms` is how long it ran. */
+  success: [job: Job, ms: number];
+  /** A job failed and was reported to the server. */
+  failure: [job: Job, error: unknown];
+  /** Something went wrong outside a job (a lost connection, a refused ACK). */
+  error: [error: Error];
+  /** The worker went quiet or started to terminate. */
+  state: [state: WorkerState];
+}
+
+/**
+ * Worker settings. Connection settings are those of {@linkcode ClientOptions}.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerOptions } from "@faktory-ts/faktory";
+ * const options: WorkerOptions = { queues: ["critical", "default"], concurrency: 20, handleSignals: true };
+ * ```
+ */
+export interface WorkerOptions extends Omit<ClientOptions, "wid"> {
+  /**
+   * Queues in strict order: each fetch takes from the first non-empty one.
+   * Default: `FAKTORY_QUEUE`, else `default`.
+   */
+  readonly queues?: readonly string[] | undefined;
+  /**
+   * Weighted order instead: each fetch orders the queues at random, a
+   * queue's chance of coming first being proportional to its weight.
+   */
+  readonly weights?: Readonly<Record<string, number>> | undefined;
+  /** Jobs run at once (default 10). */
+  readonly concurrency?: number | undefined;
+  /** Connections fetching in parallel (default the smaller of concurrency and 4). */
+  readonly fetchers?: number | undefined;
+  /** Worker id (default `FAKTORY_WORKER_ID`, else random). */
+  readonly workerId?: string | undefined;
+  /** How long `stop` lets running jobs finish, in ms (default 25 000). */
+  readonly shutdownTimeout?: number | undefined;
+  /** Time between heartbeats, in ms (default 15 000; the server wants 5-60 s). */
+  readonly heartbeatInterval?: number | undefined;
+  /** How long before the reservation ends a job's signal aborts, in ms (default 5 000). */
+  readonly reservationMargin?: number | undefined;
+  /** Quiet on SIGTSTP, stop on SIGTERM and SIGINT (default false). */
+  readonly handleSignals?: boolean | undefined;
+  /** Runs around every job, first one outermost. */
+  readonly middleware?: readonly JobMiddleware[] | undefined;
+}
+
+/** The worker's lifecycle: states only move forward. */
+export type WorkerStatus = "idle" | "running" | "quiet" | "stopping" | "stopped";
+
+/**
+ * The job ran past its reservation (less the margin) and was failed so the
+ * server retries it; or the worker stopped before it finished.
+ *
+ * @example
+ * ```ts
+ * import { JobTimeoutError } from "@faktory-ts/faktory";
+ * console.log(new JobTimeoutError("too slow").name); // JobTimeoutError
+ * ```
+ */
+export class JobTimeoutError extends FaktoryError {}
+
+/**
+ * The worker stopped while the job was running; the job was failed so the
+ * server retries it.
+ *
+ * @example
+ * ```ts
+ * import { WorkerStoppedError } from "@faktory-ts/faktory";
+ * console.log(new WorkerStoppedError("stopping").name); // WorkerStoppedError
+ * ```
+ */
+export class WorkerStoppedError extends FaktoryError {}
+
+/**
+ * No handler is registered for the job's jobtype; the job was failed.
+ *
+ * @example
+ * ```ts
+ * import { UnknownJobTypeError } from "@faktory-ts/faktory";
+ * console.log(new UnknownJobTypeError("No handler for Foo").name); // UnknownJobTypeError
+ * ```
+ */
+export class UnknownJobTypeError extends FaktoryError {}
+
+/**
+ * The job type's `parse` refused the job's arguments; the job was failed.
+ *
+ * @example
+ * ```ts
+ * import { InvalidArgumentsError } from "@faktory-ts/faktory";
+ * console.log(new InvalidArgumentsError("bad args").name); // InvalidArgumentsError
+ * ```
+ */
+export class InvalidArgumentsError extends FaktoryError {}
+
+interface Running {
+  readonly job: Job;
+  readonly controller: AbortController;
+  /** Settles once the outcome was reported (or given up on). */
+  readonly reported: Promise<void>;
+}
+
+interface Registered {
+  readonly handler: JobHandler;
+  readonly parse: ((args: unknown[]) => readonly unknown[]) | undefined;
+}
+
+/**
+ * Fetches and runs jobs.
+ *
+ * Fetching is decoupled from running: up to `fetchers` connections fetch
+ * while a slot is free, so a slot is filled without waiting behind one
+ * FETCH, and an idle worker waits in FETCH (2 s each) instead of spinning.
+ * ACKs and FAILs go over their own connection, heartbeats over another.
+ *
+ * A handler that ignores its signal keeps its slot until it settles; its
+ * job was already failed when the signal aborted, and its late result is
+ * only logged. `stop` does not wait for such handlers and never ends the
+ * process: the caller decides when to exit.
+ *
+ * @example
+ * ```ts ignore
+ * import { defineJob, Worker } from "@faktory-ts/faktory";
+ * const SendEmail = defineJob<[to: string]>("SendEmail");
+ * const worker = new Worker({ concurrency: 5, handleSignals: true });
+ * worker.register(SendEmail, async (job, { signal }) => {
+ *   await sendEmail(job.args[0], { signal });
+ * });
+ * await worker.run(); // until SIGTERM, SIGINT, or the web UI's "terminate"
+ * ```
+ */
+export class Worker implements AsyncDisposable {
+  readonly #options: WorkerOptions;
+  readonly #runtime: Runtime;
+  readonly #logger: Logger;
+  readonly #wid: string;
+  readonly #queues: readonly string[];
+  readonly #weights: readonly number[] | undefined;
+  readonly #concurrency: number;
+  readonly #fetchers: number;
+  readonly #shutdownTimeout: number;
+  readonly #heartbeatInterval: number;
+  readonly #margin: number;
+  readonly #handlers = new Map<string, Registered>();
+  readonly #middleware: JobMiddleware[];
+  // deno-lint-ignore no-explicit-any
+  readonly #listeners = new Map<keyof WorkerEvents, Set<(...args: any[]) => void>>();
+  readonly #running = new Map<string, Running>();
+  readonly #fetching = new AbortController();
+  #slots: Slots;
+  #status: WorkerStatus = "idle";
+  #reporter: Client | undefined;
+  #stopped: Promise<void> | undefined;
+  /** Aborts when `stop` is called: `run` winds down. */
+  readonly #stopping = new AbortController();
+  #stopBy = 0;
+  /** Resolves when `run` has closed everything. */
+  #exited!: () => void;
+  readonly #exit = new Promise<void>((resolve) => (this.#exited = resolve));
+
+  /**
+   * Checks the options (a bad queue name or URL throws `ValidationError`
+   * here) but connects only in {@linkcode Worker.run}.
+   */
+  constructor(options: WorkerOptions = {}) {
+    this.#options = options;
+    resolveOptions(options);
+    this.#runtime = options.runtime ?? detectRuntime();
+    this.#logger = options.logger ?? console;
+    const env = envSettings((name) => this.#runtime.env(name));
+    this.#wid = options.workerId ?? env.workerId ?? randomJid().slice(0, 16);
+    if (options.weights !== undefined) {
+      if (options.queues !== undefined) {
+        throw new ValidationError("Give either queues or weights, not both");
+      }
+      const entries = Object.entries(options.weights);
+      if (entries.length === 0) throw new ValidationError("weights needs at least one queue");
+      for (const [queue, weight] of entries) {
+        validateQueue(queue);
+        if (!(weight > 0) || !Number.isFinite(weight)) {
+          throw new ValidationError(
+            `Invalid weight ${weight} for queue "${queue}": use a positive number`,
+          );
+        }
+      }
+      this.#queues = entries.map(([q]) => q);
+      this.#weights = entries.map(([, w]) => w);
+    } else {
+      this.#queues = options.queues ?? [env.queue];
+      if (this.#queues.length === 0) throw new ValidationError("queues needs at least one queue");
+      for (const q of this.#queues) validateQueue(q);
+      this.#weights = undefined;
+    }
+    this.#concurrency = count(options.concurrency, 10, "concurrency");
+    this.#fetchers = count(options.fetchers, Math.min(this.#concurrency, 4), "fetchers");
+    this.#shutdownTimeout = ms(options.shutdownTimeout, 25_000, "shutdownTimeout");
+    this.#heartbeatInterval = ms(options.heartbeatInterval, 15_000, "heartbeatInterval");
+    this.#margin = ms(options.reservationMargin, 5_000, "reservationMargin");
+    this.#middleware = [...(options.middleware ?? [])];
+    this.#slots = new Slots(this.#concurrency);
+  }
+
+  /** This worker's id, as the server and its web UI show it. */
+  get wid(): string {
+    return this.#wid;
+  }
+
+  /** Where the worker is in its lifecycle. */
+  get status(): WorkerStatus {
+    return this.#status;
+  }
+
+  /** Jobs running now. */
+  get busy(): number {
+    return this.#running.size;
+  }
+
+  /**
+   * Registers the handler for a job type (or a plain jobtype name). With a
+   * {@linkcode JobType} the handler's job is typed by its arguments.
+   *
+   * @example
+   * ```ts ignore
+   * worker.register(SendEmail, async (job) => send(job.args[0]));
+   * worker.register("Cleanup", () => cleanup());
+   * ```
+   */
+  register<Args extends readonly unknown[]>(
+    type: JobType<Args> | string,
+    handler: JobHandler<Args>,
+  ): this {
+    const jobtype = typeof type === "string" ? type : type.jobtype;
+    if (typeof jobtype !== "string" || jobtype.trim() === "") {
+      throw new ValidationError(
+        `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
+      );
+    }
+    if (typeof handler !== "function") {
+      throw new ValidationError(`The handler for ${jobtype} is not a function`);
+    }
+    const parse = typeof type === "string" ? undefined : type.parse;
+    this.#handlers.set(jobtype, { handler: handler as unknown as JobHandler, parse });
+    return this;
+  }
+
+  /**
+   * Adds middleware around every job, inside what was added before.
+   *
+   * @example
+   * ```ts ignore
+   * worker.use(async (job, ctx, next) => { ctx.logger.info(job.jid); await next(); });
+   * ```
+   */
+  use(middleware: JobMiddleware): this {
+    this.#middleware.push(middleware);
+    return this;
+  }
+
+  /**
+   * Listens to an event; returns a function that stops listening. A listener
+   * that throws is logged and does not affect the job.
+   *
+   * @example
+   * ```ts ignore
+   * const off = worker.on("failure", (job, error) => metrics.failed(job.jobtype));
+   * ```
+   */
+  on<K extends keyof WorkerEvents>(
+    event: K,
+    listener: (...args: WorkerEvents[K]) => void,
+  ): () => void {
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, set = new Set());
+    set.add(listener);
+    return () => void set.delete(listener);
+  }
+
+  /**
+   * Connects, then fetches and runs jobs until {@linkcode Worker.stop} (or
+   * the server's `terminate`, or a signal with `handleSignals`). Resolves
+   * once the worker has stopped; rejects if it cannot connect at the start.
+   */
+  async run(): Promise<void> {
+    if (this.#status !== "idle") {
+      throw new FaktoryError(`The worker is ${this.#status}; run it only once`);
+    }
+    this.#status = "running";
+    const clientOptions = { ...this.#options, wid: this.#wid };
+    let heartbeat: Client;
+    try {
+      // The heartbeat connection says HELLO first, so the server sends
+      // quiet/terminate to it; the others only carry the same wid.
+      heartbeat = await Client.connect(clientOptions);
+      this.#reporter = await Client.connect(clientOptions);
+    } catch (e) {
+      this.#status = "stopped";
+      await this.#reporter?.close();
+      this.#exited();
+      throw e;
+    }
+    const unsubscribe = this.#options.handleSignals ? this.#listenToSignals() : () => {};
+    this.#logger.info(
+      `Worker ${this.#wid} running ${this.#concurrency} at once from ${this.#queues.join(", ")}`,
+    );
+    const fetchers = Array.from({ length: this.#fetchers }, () => this.#fetchLoop(clientOptions));
+    const beating = this.#heartbeatLoop(heartbeat);
+    await new Promise<void>((resolve) => {
+      if (this.#stopping.signal.aborted) resolve();
+      else this.#stopping.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    unsubscribe();
+    // A FETCH under way when the worker stopped may still bring a job (within
+    // ~2 s): it is ours, so it runs like the others.
+    await Promise.all(fetchers);
+    await this.#drain();
+    await beating;
+    await Promise.all([heartbeat.close(), this.#reporter.close()]);
+    this.#status = "stopped";
+    this.#exited();
+    this.#logger.info(`Worker ${this.#wid} stopped`);
+  }
+
+  /** Stops fetching; running jobs go on. Idempotent; states only move forward. */
+  quiet(): void {
+    if (this.#status !== "running" && this.#status !== "idle") return;
+    this.#status = "quiet";
+    this.#fetching.abort();
+    this.#logger.info(`Worker ${this.#wid} is quiet: no new jobs`);
+    this.#emit("state", "quiet");
+  }
+
+  /**
+   * Stops: no new jobs; running jobs get up to `shutdownTimeout` to finish,
+   * then their signals abort and they are failed so the server retries
+   * them; connections close and {@linkcode Worker.run} resolves.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown();
+    return this.#stopped;
+  }
+
+  /** Same as {@linkcode Worker.stop}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #shutdown(): Promise<void> {
+    const wasIdle = this.#status === "idle";
+    this.quiet();
+    this.#status = "stopping";
+    this.#stopBy = Date.now() + this.#shutdownTimeout;
+    this.#emit("state", "terminate");
+    this.#stopping.abort();
+    if (wasIdle) {
+      this.#status = "stopped";
+      this.#exited();
+    }
+    await this.#exit;
+  }
+
+  /** Gives running jobs until the shutdown deadline, then aborts and fails them. */
+  async #drain(): Promise<void> {
+    const reported = () => Promise.all([...this.#running.values()].map((r) => r.reported));
+    if (this.#running.size > 0) {
+      this.#logger.info(`Worker ${this.#wid} waits for ${this.#running.size} job(s) to finish`);
+      await Promise.race([reported(), sleep(this.#stopBy - Date.now())]);
+    }
+    for (const { controller } of this.#running.values()) {
+      controller.abort(
+        new WorkerStoppedError(`Worker ${this.#wid} stopped before the job finished`),
+      );
+    }
+    await reported();
+  }
+
+  async #fetchLoop(options: ClientOptions): Promise<void> {
+    const signal = this.#fetching.signal;
+    let client: Client | undefined;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        await this.#slots.take(signal);
+      } catch {
+        break;
+      }
+      let job: JobPayload | null = null;
+      try {
+        client ??= await Client.connect(options);
+        job = await client.fetch(this.#order());
+        failures = 0;
+      } catch (e) {
+        this.#slots.give();
+        this.#error(e);
+        await sleep(backoffDelay(failures++, 200, 10_000), signal);
+        continue;
+      }
+      // A job fetched after quiet was already reserved for us: run it.
+      if (job === null) this.#slots.give();
+      else void this.#execute(job).finally(() => this.#slots.give());
+    }
+    await client?.close();
+  }
+
+  /** Queue order for the next FETCH: fixed, or a weighted shuffle. */
+  #order(): readonly string[] {
+    const weights = this.#weights;
+    if (weights === undefined) return this.#queues;
+    const queues = [...this.#queues];
+    const w = [...weights];
+    const order: string[] = [];
+    while (queues.length > 0) {
+      let pick = Math.random() * w.reduce((a, b) => a + b, 0);
+      let i = 0;
+      while (i < w.length - 1 && (pick -= w[i]!) >= 0) i++;
+      order.push(queues.splice(i, 1)[0]!);
+      w.splice(i, 1);
+    }
+    return order;
+  }
+
+  /** Runs one job and reports it; resolves once the handler has settled. */
+  async #execute(payload: JobPayload): Promise<void> {
+    const job = new Job(payload);
+    const controller = new AbortController();
+    const context: JobContext = { signal: controller.signal, logger: this.#logger, wid: this.#wid };
+    const limit = Math.max(1000, job.reserveFor * 1000 - this.#margin);
+    const timer = setTimeout(() => {
+      controller.abort(
+        new JobTimeoutError(
+          `Job ${job.jid} ran for ${limit} ms, too close to its reservation of ${job.reserveFor} s`,
+        ),
+      );
+    }, limit);
+    const started = Date.now();
+    this.#emit("start", job);
+    const handled = this.#handle(job, context).then(
+      () => undefined,
+      (e: unknown) => e ?? new Error(String(e)),
+    );
+    const aborted = new Promise<unknown>((resolve) => {
+      controller.signal.addEventListener("abort", () => resolve(controller.signal.reason), {
+        once: true,
+      });
+    });
+    let reported!: () => void;
+    const running: Running = { job, controller, reported: new Promise((r) => (reported = r)) };
+    this.#running.set(job.jid, running);
+    try {
+      const error = await Promise.race([handled, aborted]);
+      clearTimeout(timer);
+      await this.#report(job, error, Date.now() - started);
+    } finally {
+      reported();
+      this.#running.delete(job.jid);
+    }
+    const late = await handled;
+    if (controller.signal.aborted && late === undefined) {
+      this.#logger.warn(`Job ${job.jid} finished after it was failed; it will run again`);
+    }
+  }
+
+  async #handle(job: Job, context: JobContext): Promise<void> {
+    const registered = this.#handlers.get(job.jobtype);
+    if (registered === undefined) {
+      throw new UnknownJobTypeError(
+        `No handler is registered for jobtype ${JSON.stringify(job.jobtype)}`,
+      );
+    }
+    if (registered.parse) {
+      try {
+        (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
+      } catch (cause) {
+        throw new InvalidArgumentsError(
+          `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
+          { cause },
+        );
+      }
+    }
+    const run = (i: number): Promise<void> => {
+      const m = this.#middleware[i];
+      return m
+        ? m(job, context, () => run(i + 1))
+        : Promise.resolve(registered.handler(job, context)).then(() => {});
+    };
+    await run(0);
+  }
+
+  /**
+   * ACKs or FAILs; a lost connection is retried (the server takes ACK and
+   * FAIL by jid on any connection) until the reservation would have ended.
+   */
+  async #report(job: Job, error: unknown, elapsed: number): Promise<void> {
+    const deadline = Date.now() + job.reserveFor * 1000 - elapsed;
+    for (let attempt = 0;; attempt++) {
+      try {
+        if (error === undefined) await this.#reporter!.ack(job.jid);
+        else await this.#reporter!.fail(job.jid, error);
+        break;
+      } catch (e) {
+        if (!(e instanceof ConnectionError) || Date.now() > deadline) {
+          this.#error(
+            new FaktoryError(`Could not ${error === undefined ? "ACK" : "FAIL"} job ${job.jid}`, {
+              cause: e,
+            }),
+          );
+          return;
+        }
+        await sleep(backoffDelay(attempt, 100, 5_000));
+      }
+    }
+    if (error === undefined) this.#emit("success", job, elapsed);
+    else {
+      this.#logger.warn(
+        `Job ${job.jid} (${job.jobtype}) failed: ${(error as Error)?.message ?? error}`,
+      );
+      this.#emit("failure", job, error);
+    }
+  }
+
+  async #heartbeatLoop(heartbeat: Client): Promise<void> {
+    let client = heartbeat;
+    while (this.#status === "running" || this.#status === "quiet") {
+      await sleep(
+        this.#heartbeatInterval,
+        this.#fetching.signal.aborted ? undefined : this.#fetching.signal,
+      );
+      if (this.#status !== "running" && this.#status !== "quiet") break;
+      try {
+        const state = await client.beat({
+          ...(this.#status === "quiet" ? { state: "quiet" as const } : {}),
+          ...(this.#runtime.rssKb() !== undefined ? { rssKb: this.#runtime.rssKb()! } : {}),
+        });
+        if (state === "quiet") this.quiet();
+        else if (state === "terminate") void this.stop();
+      } catch (e) {
+        this.#error(e);
+        if (e instanceof ServerError && /unknown worker/i.test(e.message)) {
+          // The server forgot this worker (it was reaped): a fresh HELLO registers it again.
+          await client.close();
+          client = await Client.connect({ ...this.#options, wid: this.#wid }).catch((err) => {
+            this.#error(err);
+            return client;
+          });
+        }
+      }
+    }
+    if (client !== heartbeat) await client.close();
+  }
+
+  #listenToSignals(): () => void {
+    const offs = [
+      this.#runtime.onSignal("SIGTSTP", () => this.quiet()),
+      this.#runtime.onSignal("SIGTERM", () => void this.stop()),
+      this.#runtime.onSignal("SIGINT", () => void this.stop()),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  #emit<K extends keyof WorkerEvents>(event: K, ...args: WorkerEvents[K]): void {
+    for (const listener of this.#listeners.get(event) ?? []) {
+      try {
+        listener(...args);
+      } catch (e) {
+        this.#logger.error(`A "${event}" listener threw`, e);
+      }
+    }
+  }
+
+  #error(e: unknown): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    this.#logger.error(error.message);
+    this.#emit("error", error);
+  }
+}
+
+function count(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > 10_000) {
+    throw new ValidationError(`Invalid ${name} ${value}: use a whole number from 1 to 10000`);
+  }
+  return value;
+}
+
+function ms(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ValidationError(`Invalid ${name} ${value}: use a number of milliseconds, 0 or more`);
+  }
+  return value;
+}
