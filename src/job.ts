@@ -72,8 +72,6 @@ export function mergeOptions(...options: readonly (JobOptions | undefined)[]): J
   return out;
 }
 
-declare const argsType: unique symbol;
-
 /**
  * A job type: its name, default options, and (in the type only) its
  * arguments. Define it once and use it for pushing and for handling, so
@@ -91,11 +89,10 @@ export interface JobType<Args extends readonly unknown[] = readonly unknown[]> e
   readonly jobtype: string;
   /**
    * Optional check run by the worker on fetched arguments; throw to refuse
-   * them (the job is failed with errtype `InvalidArguments`).
+   * them (the job is failed with errtype `InvalidArgumentsError`). Its type
+   * also carries the argument types for the compiler, even when absent.
    */
   readonly parse?: ((args: unknown[]) => Args) | undefined;
-  /** Carries the argument types; there is no such value at run time. */
-  readonly [argsType]?: Args;
 }
 
 /**

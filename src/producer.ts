@@ -122,7 +122,7 @@ export class Producer implements AsyncDisposable {
    */
   async perform<Args extends readonly unknown[]>(
     options: PerformOptions<Args>,
-    args: Args,
+    args: NoInfer<Args>,
   ): Promise<string> {
     const job = buildPayload(this.#compose(options), args);
     await this.#withClient((client) => this.#through(job, () => client.push(job).then(() => {})));
@@ -141,7 +141,7 @@ export class Producer implements AsyncDisposable {
    */
   async performBulk<Args extends readonly unknown[]>(
     options: PerformOptions<Args>,
-    argsList: readonly Args[],
+    argsList: readonly NoInfer<Args>[],
   ): Promise<string[]> {
     const composed = this.#compose(options);
     const jobs: JobPayload[] = [];

@@ -21,6 +21,8 @@ export interface ServerOptions {
   password?: string;
   /** Speak TLS only, with a fresh self-signed certificate for `localhost`. */
   tls?: boolean;
+  /** Serve the web UI (off by default), e.g. to quiet or terminate workers. */
+  web?: boolean;
 }
 
 /** A running Faktory server; `await using` stops it and removes its data. */
@@ -33,6 +35,8 @@ export interface FaktoryServer extends AsyncDisposable {
   readonly url: string;
   /** PEM of the self-signed certificate to trust (TLS only). */
   readonly caCert: string | undefined;
+  /** `http://127.0.0.1:PORT` of the web UI, when started with `web: true`. */
+  readonly webUrl: string | undefined;
   /** Its temp dir: `db/` (Redis data and socket), `conf/`, `faktory.log`. */
   readonly dir: string;
   /** SIGTERM, wait for exit (SIGKILL after 5 s), remove the dir. Idempotent. */
@@ -239,6 +243,7 @@ async function redisGone(socketPath: string): Promise<void> {
 
 class Server implements FaktoryServer {
   readonly url: string;
+  readonly webUrl: string | undefined;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
@@ -251,7 +256,9 @@ class Server implements FaktoryServer {
     readonly port: number,
     readonly password: string | undefined,
     readonly caCert: string | undefined,
+    private readonly webPort: number | undefined,
   ) {
+    this.webUrl = webPort === undefined ? undefined : `http://127.0.0.1:${webPort}`;
     const auth = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
     this.url = `tcp${caCert === undefined ? "" : "+tls"}://${auth}${host}:${port}`;
   }
@@ -281,7 +288,8 @@ class Server implements FaktoryServer {
       env["FAKTORY_PASSWORD"] = this.password.startsWith("/") ? file : this.password;
     }
     const bind = this.bindHost.includes(":") ? `[${this.bindHost}]` : this.bindHost;
-    const args = ["-e", "development", "-b", `${bind}:${this.port}`, "-w", ":0"];
+    const web = this.webPort === undefined ? ":0" : `127.0.0.1:${this.webPort}`;
+    const args = ["-e", "development", "-b", `${bind}:${this.port}`, "-w", web];
     args.push("-d", path.join(this.dir, "db"), "-c", path.join(this.dir, "conf"), "-l", "warn");
     const log = fs.openSync(this.#log, "a");
     let child: ChildProcess;
@@ -388,7 +396,8 @@ export async function startFaktory(options: ServerOptions = {}): Promise<Faktory
     await fsp.mkdir(path.join(dir, "conf"));
     const caCert = options.tls ? await makeCert(path.join(dir, "conf")) : undefined;
     const port = await freePort(bindHost);
-    const server = new Server(bin, dir, host, bindHost, port, options.password, caCert);
+    const webPort = options.web ? await freePort("127.0.0.1") : undefined;
+    const server = new Server(bin, dir, host, bindHost, port, options.password, caCert, webPort);
     try {
       await server.launch();
       return server;
