@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildPayload, defineJob, Job, mergeOptions, ValidationError } from "../mod.ts";
+import { validatePayload } from "../src/payload.ts";
 
 test("job options compose: later wins, custom merges, at and in replace each other", () => {
   const at = new Date("2030-01-01T00:00:00Z");
@@ -92,4 +93,39 @@ test("Job exposes the payload with defaults, the reservation and retries remaini
       .retriesRemaining,
     7,
   );
+});
+
+test("args and custom that JSON cannot represent are refused, naming the field", () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  const cases: [unknown[], RegExp][] = [
+    [[1n], /args\[0\].*BigInt/],
+    [[cyclic], /args\[0\]\.self.*cycle/],
+    [[() => 1], /args\[0\].*function/],
+    [[1, undefined], /args\[1\].*undefined/],
+    [[NaN], /args\[0\].*NaN/],
+    [[{ a: [Infinity] }], /args\[0\]\.a\[0\].*Infinity/],
+    [[Symbol("s")], /args\[0\].*symbol/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(
+      () => validatePayload({ jid: "0123456789ab", jobtype: "T", args }),
+      (e: Error) => {
+        assert.ok(e instanceof ValidationError, String(e));
+        assert.match(e.message, message);
+        return true;
+      },
+    );
+  }
+  assert.throws(
+    () => validatePayload({ jid: "0123456789ab", jobtype: "T", args: [], custom: { n: 2n } }),
+    /custom\.n/,
+  );
+  // Dates (toJSON), nested objects and undefined object fields are fine.
+  validatePayload({
+    jid: "0123456789ab",
+    jobtype: "T",
+    args: [new Date(0), { a: { b: [1] }, c: undefined }],
+  });
+  assert.throws(() => validatePayload({ jid: "short", jobtype: "T", args: [] }), /jid/);
 });
