@@ -115,6 +115,7 @@ export class Connection {
       hashing = false;
     };
     let socket: Socket | undefined;
+    let handshake: ReturnType<typeof handshakeReader> | undefined;
     let stage = "connecting";
     const reader = new ReplyReader();
     try {
@@ -124,7 +125,7 @@ export class Connection {
         tls: config.tls,
         signal,
       });
-      const handshake = handshakeReader(socket, reader, signal);
+      handshake = handshakeReader(socket, reader, signal);
       stage = "waiting for the greeting";
       const greeting = await handshake.read();
       if (greeting === null) throw closedDuring(where, stage);
@@ -155,7 +156,6 @@ export class Connection {
         throw serverError(reply.line);
       }
       if (reply !== "OK") throw new ProtocolError(`Unexpected HELLO reply from ${where}`);
-      handshake.done();
       const connection = new Connection(socket, where, reader);
       void connection.#readLoop();
       return connection;
@@ -167,6 +167,7 @@ export class Connection {
       if (e instanceof FaktoryError) throw e;
       throw new ConnectionError(`Handshake with Faktory at ${where} failed`, { cause: e });
     } finally {
+      handshake?.done();
       release();
     }
   }

@@ -442,6 +442,7 @@ export class Worker implements AsyncDisposable {
   }
 
   async #shutdown(): Promise<void> {
+    if (this.#status === "stopped") return;
     const wasIdle = this.#status === "idle";
     this.quiet();
     this.#status = "stopping";
