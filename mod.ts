@@ -27,7 +27,10 @@ export {
   ValidationError,
 } from "./src/errors.ts";
 export type { FailureDetails } from "./src/failure.ts";
-export type { ServerInfo } from "./src/info.ts";
+export { type JobCounts, jobCounts, queueSizes, type ServerInfo } from "./src/info.ts";
+export type { JobFilter, JobSet } from "./src/mutate.ts";
+export type { BatchOptions, BatchStatus, CallbackState } from "./src/ent/batch.ts";
+export type { JobTracking, TrackedState, TrackingUpdate } from "./src/ent/tracking.ts";
 export {
   buildPayload,
   DEFAULT_RESERVE_FOR,
@@ -57,6 +60,7 @@ export {
 } from "./src/settings.ts";
 export {
   BulkPushError,
+  type JobPusher,
   type PerformOptions,
   Producer,
   type ProducerOptions,
@@ -64,6 +68,7 @@ export {
 } from "./src/producer.ts";
 export { detectRuntime } from "./src/runtime/detect.ts";
 export {
+  type HandlerRegistry,
   InvalidArgumentsError,
   type JobContext,
   type JobHandler,

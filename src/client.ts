@@ -1,14 +1,34 @@
 /**
  * The Faktory client: one connection, every command of the open-source
- * server, typed.
+ * server and Faktory Enterprise's BATCH and TRACK, typed.
  *
  * @module
  */
 
+import { backoffDelay, sleep } from "./backoff.ts";
 import { Connection } from "./connection.ts";
 import { ConnectionError, ProtocolError, ValidationError } from "./errors.ts";
 import { describeFailure } from "./failure.ts";
 import type { ServerInfo } from "./info.ts";
+import {
+  batchNewPayload,
+  type BatchOptions,
+  type BatchStatus,
+  parseBatchStatus,
+} from "./ent/batch.ts";
+import {
+  type JobTracking,
+  parseTracking,
+  type TrackingUpdate,
+  trackSetPayload,
+} from "./ent/tracking.ts";
+import {
+  type JobFilter,
+  type JobSet,
+  type MutateAction,
+  mutateCommand,
+  validateSet,
+} from "./mutate.ts";
 import type { Logger } from "./logger.ts";
 import { type JobPayload, MAX_JOB_BYTES, validatePayload } from "./payload.ts";
 import * as cmd from "./protocol/command.ts";
@@ -72,6 +92,14 @@ const DEFAULT_RETRY = 25;
 const FETCH_BLOCK_MS = 2_000;
 
 /**
+ * Reconnect backoff: the n-th failed connect in a row makes the next attempt
+ * wait a random time up to `BASE * 2^n`, at most `MAX`, so a restarted server
+ * is back in use within seconds but is not flooded while it is down.
+ */
+const RECONNECT_BASE_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+/**
  * A connection to Faktory with a method per command. Concurrent calls are
  * written in order on the one connection and never interleave. When the
  * connection is lost, the commands waiting on it reject with
@@ -90,6 +118,11 @@ export class Client implements AsyncDisposable {
   readonly #options: ResolvedOptions;
   #connection: Connection | undefined;
   #opening: Promise<Connection> | undefined;
+  /** Aborts the connect under way, or its backoff wait, when the client closes. */
+  #attempt: AbortController | undefined;
+  /** Failed connects in a row, and when the next attempt may start. */
+  #failures = 0;
+  #retryAt = 0;
   #closed = false;
 
   private constructor(options: ResolvedOptions) {
@@ -270,6 +303,7 @@ export class Client implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#attempt?.abort(new ConnectionError("The client is closed"));
     await this.#opening?.catch(() => {});
     await this.#connection?.close();
   }
@@ -299,27 +333,330 @@ export class Client implements AsyncDisposable {
     return this.#connect(undefined).then((c) => c.send(command, verb, timeout));
   }
 
-  /** The open connection, or a new one when there is none or it was lost. */
+  /**
+   * The open connection, or a new one when there is none or it was lost.
+   * Concurrent callers share one attempt.
+   */
   #connect(signal: AbortSignal | undefined): Promise<Connection> {
     if (this.#closed) return Promise.reject(new ConnectionError("The client is closed"));
     if (this.#connection?.isOpen) return Promise.resolve(this.#connection);
+    this.#opening ??= this.#open(signal).finally(() => (this.#opening = undefined));
+    return this.#opening;
+  }
+
+  /**
+   * Connects and says HELLO (again, after a loss: the server then knows this
+   * client and its wid anew). After failed attempts it first waits out an
+   * exponential, jittered, capped backoff, so a server that is down is not
+   * hammered by every command. A connection lost before its first reply
+   * counts as a failed attempt too: a server or proxy that accepts and drops
+   * at once is backed off as well.
+   */
+  async #open(signal: AbortSignal | undefined): Promise<Connection> {
     const o = this.#options;
-    this.#opening ??= Connection.open({
-      runtime: o.runtime,
-      hostname: o.hostname,
-      port: o.port,
-      tls: o.tls,
-      password: o.password,
-      hello: o.hello,
-      connectTimeout: o.connectTimeout,
-      logger: o.logger,
-      signal,
-    }).then((connection) => {
+    const last = this.#connection;
+    this.#connection = undefined;
+    if (last?.answered) this.#failures = 0;
+    else if (last !== undefined) this.#backOff();
+    const attempt = new AbortController();
+    this.#attempt = attempt;
+    const abort = signal ? AbortSignal.any([signal, attempt.signal]) : attempt.signal;
+    try {
+      const wait = this.#retryAt - Date.now();
+      if (wait > 0) {
+        o.logger.debug(
+          `Reconnecting to Faktory at ${o.hostname}:${o.port} in ${Math.round(wait)} ms`,
+        );
+        await sleep(wait, abort);
+        if (abort.aborted) {
+          throw new ConnectionError(
+            this.#closed ? "The client is closed" : "Connecting to Faktory was aborted",
+            { cause: abort.reason },
+          );
+        }
+      }
+      const connection = await Connection.open({
+        runtime: o.runtime,
+        hostname: o.hostname,
+        port: o.port,
+        tls: o.tls,
+        password: o.password,
+        hello: o.hello,
+        connectTimeout: o.connectTimeout,
+        logger: o.logger,
+        signal: abort,
+      }).catch((e) => {
+        this.#backOff();
+        throw e;
+      });
       this.#connection = connection;
       if (this.#closed) void connection.close();
       return connection;
-    }).finally(() => (this.#opening = undefined));
-    return this.#opening;
+    } finally {
+      if (this.#attempt === attempt) this.#attempt = undefined;
+    }
+  }
+
+  #backOff(): void {
+    const delay = backoffDelay(this.#failures++, RECONNECT_BASE_MS, RECONNECT_MAX_MS);
+    this.#retryAt = Date.now() + delay;
+  }
+  // ---- MUTATE: the retry, scheduled and dead sets ---------------------------
+  // The sets are shared by every namespace: a namespace does not narrow them.
+
+  /**
+   * Moves the jobs of a set that match `filter` back to their queues, to run
+   * now. `{ pattern: "*" }` matches every job. Refused with
+   * `ValidationError` before anything is sent: an empty filter, or jids
+   * mixed with `pattern`/`jobtype` (the server would ignore those).
+   *
+   * @example
+   * ```ts ignore
+   * await client.requeue("dead", { jobtype: "SendEmail" });
+   * await client.requeue("retries", { jids: [jid] });
+   * await client.requeue("dead", { pattern: "*hello world*" }); // a Redis glob on the job's JSON
+   * ```
+   */
+  async requeue(set: JobSet, filter: JobFilter): Promise<void> {
+    await this.#mutate("requeue", set, filter);
+  }
+
+  /**
+   * Deletes the jobs of a set that match `filter`. To delete every job of a
+   * set, use {@linkcode Client.clear}.
+   *
+   * @example
+   * ```ts ignore
+   * await client.discard("retries", { jobtype: "QuickbooksSync" });
+   * ```
+   */
+  async discard(set: JobSet, filter: JobFilter): Promise<void> {
+    await this.#mutate("discard", set, filter);
+  }
+
+  /**
+   * Moves the jobs of the retry or scheduled set that match `filter` to the
+   * dead set: they will not run, but stay visible (and requeueable) there.
+   *
+   * @example
+   * ```ts ignore
+   * await client.kill("retries", { pattern: '*"user-42"*', jobtype: "SyncUser" });
+   * ```
+   */
+  async kill(set: "retries" | "scheduled", filter: JobFilter): Promise<void> {
+    await this.#mutate("kill", set, filter);
+  }
+
+  /**
+   * Deletes every job of a set.
+   *
+   * @example
+   * ```ts ignore
+   * await client.clear("dead");
+   * ```
+   */
+  async clear(set: JobSet): Promise<void> {
+    await this.#mutate("clear", set);
+  }
+
+  // ---- QUEUE -----------------------------------------------------------------
+
+  /**
+   * Pauses queues: FETCH skips them and their jobs wait until they are
+   * resumed. `"*"` pauses every queue (of this client's namespace, if it has
+   * one). The server ignores a queue it has never seen a job for.
+   *
+   * @example
+   * ```ts ignore
+   * await client.pauseQueues(["mail", "reports"]);
+   * ```
+   */
+  async pauseQueues(queues: readonly string[] | "*"): Promise<void> {
+    await this.#queues("PAUSE", queues, "pauseQueues");
+  }
+
+  /**
+   * Resumes paused queues. `"*"` resumes every queue (of this client's
+   * namespace, if it has one).
+   *
+   * @example
+   * ```ts ignore
+   * await client.resumeQueues(["mail", "reports"]);
+   * ```
+   */
+  async resumeQueues(queues: readonly string[] | "*"): Promise<void> {
+    await this.#queues("RESUME", queues, "resumeQueues");
+  }
+
+  /**
+   * Deletes queues and every job waiting in them. `"*"` deletes every queue
+   * (of this client's namespace, if it has one).
+   *
+   * @example
+   * ```ts ignore
+   * await client.removeQueues(["obsolete"]);
+   * ```
+   */
+  async removeQueues(queues: readonly string[] | "*"): Promise<void> {
+    await this.#queues("REMOVE", queues, "removeQueues");
+  }
+
+  /**
+   * How long the oldest job of each queue has been waiting, in seconds
+   * (0 for an empty or unknown queue), keyed by queue name.
+   *
+   * @example
+   * ```ts ignore
+   * const latency = await client.queueLatency(["critical", "default"]);
+   * if (latency.critical! > 30) console.warn("critical is backing up");
+   * ```
+   */
+  async queueLatency(queues: readonly string[]): Promise<Record<string, number>> {
+    const names = this.#queueNames(queues, "queueLatency");
+    const reply = await this.#send(cmd.words("QUEUE", ["LATENCY", ...names]), "QUEUE LATENCY");
+    const latency = parseJson(reply, "QUEUE LATENCY");
+    if (latency === null || typeof latency !== "object" || Array.isArray(latency)) {
+      throw new ProtocolError("QUEUE LATENCY reply is not an object");
+    }
+    const ns = this.#options.namespace ?? "";
+    const out: Record<string, number> = {};
+    for (const [name, seconds] of Object.entries(latency)) {
+      out[name.startsWith(ns) ? name.slice(ns.length) : name] = Number(seconds);
+    }
+    return out;
+  }
+
+  // ---- Faktory Enterprise: batches -------------------------------------------
+
+  /**
+   * Creates a batch (Faktory Enterprise) and resolves with its id. Push its
+   * jobs with the `batchId` job option (or `custom.bid`), then
+   * {@linkcode Client.commitBatch}: the callbacks fire only after the commit.
+   * Callback jobs are checked and namespaced like pushed jobs. On the
+   * open-source server, rejects with `EnterpriseRequiredError`.
+   *
+   * @example
+   * ```ts ignore
+   * const bid = await client.newBatch({
+   *   description: "Import 42",
+   *   success: buildPayload({ jobtype: "ImportDone" }, [42]),
+   * });
+   * await producer.perform({ jobtype: "ImportRow", batchId: bid }, [42, 1]);
+   * await client.commitBatch(bid);
+   * ```
+   */
+  async newBatch(options: BatchOptions): Promise<string> {
+    const payload = batchNewPayload(options, (job) => this.#prepare(job));
+    const bid = await this.#send(encodeJob("BATCH NEW", payload), "BATCH NEW");
+    if (bid === null || bid === "" || bid === "OK") {
+      throw new ProtocolError(`BATCH NEW reply ${JSON.stringify(bid)} is not a batch id`);
+    }
+    return bid;
+  }
+
+  /**
+   * Reopens a committed batch (Faktory Enterprise) to add jobs to it, e.g.
+   * from one of its own jobs; commit it again afterwards.
+   *
+   * @example
+   * ```ts ignore
+   * await client.openBatch(job.batchId!);
+   * await producer.perform({ jobtype: "ImportRow", batchId: job.batchId }, [42, 2]);
+   * await client.commitBatch(job.batchId!);
+   * ```
+   */
+  async openBatch(bid: string): Promise<void> {
+    await this.#send(cmd.words("BATCH", ["OPEN", cmd.validateWord(bid, "batch id")]), "BATCH OPEN");
+  }
+
+  /**
+   * Commits a batch (Faktory Enterprise): all its jobs are pushed, so its
+   * callbacks may fire once they have run.
+   *
+   * @example
+   * ```ts ignore
+   * await client.commitBatch(bid);
+   * ```
+   */
+  async commitBatch(bid: string): Promise<void> {
+    const command = cmd.words("BATCH", ["COMMIT", cmd.validateWord(bid, "batch id")]);
+    await this.#send(command, "BATCH COMMIT");
+  }
+
+  /**
+   * A batch's progress (Faktory Enterprise): job counts and callback states.
+   *
+   * @example
+   * ```ts ignore
+   * const { total, pending, failed } = await client.batchStatus(bid);
+   * ```
+   */
+  async batchStatus(bid: string): Promise<BatchStatus> {
+    const command = cmd.words("BATCH", ["STATUS", cmd.validateWord(bid, "batch id")]);
+    return parseBatchStatus(
+      parseJson(await this.#send(command, "BATCH STATUS"), "BATCH STATUS"),
+      bid,
+    );
+  }
+
+  // ---- Faktory Enterprise: tracking ------------------------------------------
+
+  /**
+   * A tracked job's state and progress (Faktory Enterprise). Push the job
+   * with the `tracked: true` option; others read as state `unknown`.
+   *
+   * @example
+   * ```ts ignore
+   * const { state, percent } = await client.getTracking(jid);
+   * ```
+   */
+  async getTracking(jid: string): Promise<JobTracking> {
+    const command = cmd.words("TRACK", ["GET", cmd.validateWord(jid, "jid")]);
+    return parseTracking(parseJson(await this.#send(command, "TRACK GET"), "TRACK GET"), jid);
+  }
+
+  /**
+   * Reports a tracked job's progress (Faktory Enterprise), from the worker
+   * running it; `reserveUntil` extends its reservation.
+   *
+   * @example
+   * ```ts ignore
+   * await client.setTracking({ jid: job.jid, percent: 50, description: "Halfway" });
+   * ```
+   */
+  async setTracking(update: TrackingUpdate): Promise<void> {
+    await this.#send(cmd.withJson("TRACK SET", trackSetPayload(update)), "TRACK SET");
+  }
+
+  async #mutate(action: MutateAction, set: JobSet, filter?: JobFilter): Promise<void> {
+    const target = validateSet(set, action === "kill" ? ["retries", "scheduled"] : undefined);
+    const command = mutateCommand(action, target, filter);
+    if (command !== null) await this.#send(command, "MUTATE");
+  }
+
+  /** Validated, namespaced queue names; at least one (QUEUE without one crashes the server). */
+  #queueNames(queues: readonly string[], method: string): string[] {
+    if (!Array.isArray(queues) || queues.length === 0) {
+      throw new ValidationError(
+        `${method} needs at least one queue: pass an array of queue names${
+          method === "queueLatency" ? "" : ' or "*" for all'
+        }`,
+      );
+    }
+    return queues.map((q) => namespaced(this.#options.namespace, cmd.validateQueue(q)));
+  }
+
+  async #queues(sub: string, queues: readonly string[] | "*", method: string): Promise<void> {
+    let names: string[];
+    const ns = this.#options.namespace;
+    if (queues !== "*") names = this.#queueNames(queues, method);
+    else if (ns === undefined) names = ["*"];
+    else {
+      // The server's "*" means every namespace: list this namespace's queues instead.
+      names = Object.keys((await this.info()).faktory.queues).filter((q) => q.startsWith(ns));
+      if (names.length === 0) return;
+    }
+    await this.#send(cmd.words("QUEUE", [sub, ...names]), `QUEUE ${sub}`);
   }
 }
 

@@ -147,9 +147,13 @@ export function serverError(line: string): ServerError {
   const message = space < 0 ? line : line.slice(space + 1);
   if (code === "NOTUNIQUE") return new NotUniqueError(code, message);
   if (/enterprise/i.test(message)) {
+    // Faktory 1.9.4 answers BATCH and TRACK with e.g.
+    // "-ERR batch subsystem is only available in Faktory Enterprise".
     return new EnterpriseRequiredError(
       code,
-      `${message} (this command requires Faktory Enterprise)`,
+      `${message.charAt(0).toUpperCase()}${
+        message.slice(1)
+      }: connect to a Faktory Enterprise server to use it`,
     );
   }
   return new ServerError(code, message);

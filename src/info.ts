@@ -52,7 +52,84 @@ export interface ServerInfo {
       readonly dead: number;
       readonly working: number;
     };
-    /** Background tasks of the server and their statistics. */
+    /**
+     * Background tasks of the server and their statistics. Faktory 1.9.4
+     * sends `Busy` and `Workers` (`{ reaped, size }`) and `Dead`, `Retries`
+     * and `Scheduled` (`{ cycles, enqueued, size, wall_time_sec }`).
+     */
     readonly tasks: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  };
+}
+
+/**
+ * Jobs waiting in each queue, from an INFO reply. With a namespace, only
+ * that namespace's queues, named without the prefix (as the client names
+ * them). Queues the server knows but that are empty count 0.
+ *
+ * @example
+ * ```ts ignore
+ * import { queueSizes } from "@faktory-ts/faktory";
+ * const sizes = queueSizes(await client.info(), client.namespace);
+ * console.log(sizes.default ?? 0);
+ * ```
+ */
+export function queueSizes(info: ServerInfo, namespace?: string): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const [queue, size] of Object.entries(info.faktory.queues)) {
+    if (namespace === undefined) sizes[queue] = size;
+    else if (queue.startsWith(namespace)) sizes[queue.slice(namespace.length)] = size;
+  }
+  return sizes;
+}
+
+/**
+ * The job counts people look at first, from an INFO reply.
+ *
+ * @example
+ * ```ts
+ * import type { JobCounts } from "@faktory-ts/faktory";
+ * const healthy = (c: JobCounts) => c.dead === 0 && c.retries < 100;
+ * ```
+ */
+export interface JobCounts {
+  /** Jobs waiting in queues (with a namespace: in that namespace's queues). */
+  readonly enqueued: number;
+  /** Jobs being worked on now. */
+  readonly working: number;
+  /** Jobs scheduled for later. */
+  readonly scheduled: number;
+  /** Failed jobs waiting for a retry. */
+  readonly retries: number;
+  /** Jobs out of retries. */
+  readonly dead: number;
+  /** Jobs processed since the statistics were reset. */
+  readonly processed: number;
+  /** Jobs failed since the statistics were reset. */
+  readonly failed: number;
+}
+
+/**
+ * Totals from an INFO reply in one flat object. Only `enqueued` follows the
+ * namespace: the sets and statistics are shared by all namespaces.
+ *
+ * @example
+ * ```ts ignore
+ * import { jobCounts } from "@faktory-ts/faktory";
+ * const { enqueued, retries, dead } = jobCounts(await client.info(), client.namespace);
+ * ```
+ */
+export function jobCounts(info: ServerInfo, namespace?: string): JobCounts {
+  const { sets } = info.faktory;
+  const enqueued = namespace === undefined
+    ? info.faktory.total_enqueued
+    : Object.values(queueSizes(info, namespace)).reduce((sum, n) => sum + n, 0);
+  return {
+    enqueued,
+    working: sets.working,
+    scheduled: sets.scheduled,
+    retries: sets.retries,
+    dead: sets.dead,
+    processed: info.faktory.total_processed,
+    failed: info.faktory.total_failures,
   };
 }

@@ -9,6 +9,7 @@ import { ValidationError } from "./errors.ts";
 import type { JobFailure, JobPayload } from "./payload.ts";
 import { randomJid } from "./payload.ts";
 import { validateQueue } from "./protocol/command.ts";
+import { enterpriseCustom } from "./ent/options.ts";
 
 /**
  * How a job is pushed. Options compose with {@linkcode mergeOptions}: later
@@ -19,6 +20,8 @@ import { validateQueue } from "./protocol/command.ts";
  * import type { JobOptions } from "@faktory-ts/faktory";
  * const urgent: JobOptions = { queue: "critical", retry: 3, reserveFor: 120 };
  * const later: JobOptions = { in: 60 }; // seconds from now
+ * // Faktory Enterprise: one sync per user per 10 minutes, useless after an hour
+ * const sync: JobOptions = { uniqueFor: 600, expiresIn: 3600, tracked: true };
  * ```
  */
 export interface JobOptions {
@@ -40,11 +43,38 @@ export interface JobOptions {
   readonly backtrace?: number | undefined;
   /** Free-form data merged key by key with earlier options' `custom`. */
   readonly custom?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Faktory Enterprise: push the job into this open batch (`custom.bid`); see
+   * `Client.newBatch`.
+   */
+  readonly batchId?: string | undefined;
+  /** Faktory Enterprise: let `Client.getTracking` follow the job (`custom.track = 1`). */
+  readonly tracked?: boolean | undefined;
+  /**
+   * Faktory Enterprise: refuse (`NotUniqueError`) a push of the same jobtype,
+   * args and queue for this many seconds, or until the first one succeeds
+   * (`custom.unique_for`).
+   */
+  readonly uniqueFor?: number | undefined;
+  /**
+   * Faktory Enterprise: when a unique job unlocks: `success` (the default:
+   * once it succeeded) or `start` (once it starts running) (`custom.unique_until`).
+   * Needs `uniqueFor`.
+   */
+  readonly uniqueUntil?: "success" | "start" | undefined;
+  /** Faktory Enterprise: drop the job instead of running it after this time (`custom.expires_at`). */
+  readonly expiresAt?: Date | undefined;
+  /**
+   * Faktory Enterprise: drop the job instead of running it once this many
+   * seconds have passed since the push (`custom.expires_in`).
+   */
+  readonly expiresIn?: number | undefined;
 }
 
 /**
  * Combines options left to right: a later defined value replaces an earlier
- * one, `custom` objects merge, and `at`/`in` replace each other.
+ * one, `custom` objects merge, and `at`/`in` (and `expiresAt`/`expiresIn`)
+ * replace each other.
  *
  * @example
  * ```ts
@@ -66,6 +96,10 @@ export function mergeOptions(...options: readonly (JobOptions | undefined)[]): J
       } else if (key === "in") {
         out.in = value;
         delete out.at;
+      } else if (key === "expiresAt" || key === "expiresIn") {
+        delete out.expiresAt;
+        delete out.expiresIn;
+        out[key] = value;
       } else out[key] = value;
     }
   }
@@ -187,6 +221,8 @@ export function buildPayload<Args extends readonly unknown[]>(
     }
     job.custom = { ...options.custom };
   }
+  const enterprise = enterpriseCustom(options);
+  if (enterprise !== undefined) job.custom = { ...job.custom, ...enterprise };
   return job;
 }
 
@@ -247,6 +283,11 @@ export class Job<Args extends readonly unknown[] = readonly unknown[]> {
   /** Free-form data. */
   get custom(): Readonly<Record<string, unknown>> {
     return this.payload.custom ?? {};
+  }
+  /** Faktory Enterprise: the batch the job belongs to (`custom.bid`), if any. */
+  get batchId(): string | undefined {
+    const bid = this.payload.custom?.bid;
+    return typeof bid === "string" && bid !== "" ? bid : undefined;
   }
   /** Set on a job that failed before. */
   get failure(): JobFailure | undefined {
