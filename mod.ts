@@ -1,14 +1,35 @@
 /**
  * A Faktory client and worker for Deno, Bun and Node.
  *
- * Push jobs with a {@linkcode Client}, or talk to the server directly.
+ * Define a job type once with {@linkcode defineJob}, push it with a
+ * {@linkcode Producer} (or any {@linkcode JobPusher}), run it with a
+ * {@linkcode Worker}; talk to the server command by command with a
+ * {@linkcode Client}. Other entry points: `@faktory-ts/faktory/testing`
+ * (run or collect jobs in memory in your own tests, no server) and
+ * `@faktory-ts/faktory/cli` (the `faktory-ts` command line).
  *
  * @example
  * ```ts ignore
- * import { Client, randomJid } from "@faktory-ts/faktory";
+ * import { defineJob, Producer, Worker } from "@faktory-ts/faktory";
  *
- * await using client = await Client.connect(); // FAKTORY_URL or tcp://localhost:7419
- * await client.push({ jid: randomJid(), jobtype: "SendEmail", args: ["ada@example.com"] });
+ * const SendEmail = defineJob<[to: string]>("SendEmail", { queue: "mail" });
+ *
+ * await using producer = await Producer.connect(); // FAKTORY_URL or tcp://localhost:7419
+ * await producer.perform(SendEmail, ["ada@example.com"]);
+ *
+ * const worker = new Worker({ queues: ["mail"], handleSignals: true });
+ * worker.register(SendEmail, (job, { logger }) => logger.info(`mail to ${job.args[0]}`));
+ * await worker.run(); // until SIGTERM or SIGINT
+ * ```
+ *
+ * @example Without a server, in a test
+ * ```ts
+ * import { defineJob } from "@faktory-ts/faktory";
+ * import { inline } from "@faktory-ts/faktory/testing";
+ *
+ * const SendEmail = defineJob<[to: string]>("SendEmail", { queue: "mail" });
+ * const jobs = inline().register(SendEmail, (job) => console.log(`mail to ${job.args[0]}`));
+ * await jobs.perform(SendEmail, ["ada@example.com"]); // runs the handler at once
  * ```
  *
  * @module

@@ -7,7 +7,8 @@
  * 4. publint and attw (--profile esm-only) must pass
  *
  * Every deno.json export (e.g. "./testing": "./src/testing.ts") becomes an npm
- * export with `types` and `default` conditions.
+ * export with `types` and `default` conditions. The "./cli" export (cli.ts, the
+ * command line) also becomes the package's `faktory-ts` bin.
  *
  * @module
  */
@@ -64,12 +65,15 @@ const denoExports = typeof denoJson.exports === "string"
   ? { ".": denoJson.exports }
   : denoJson.exports;
 
-// "./src/testing.ts" -> "./esm/src/testing"; only what tsconfig.npm.json compiles.
+// "./src/testing.ts" -> "./esm/src/testing"; only what tsconfig.npm.json compiles
+// (mod.ts, cli.ts and src/).
 const npmExports: Record<string, { types: string; default: string }> = {};
 for (const [key, target] of Object.entries(denoExports)) {
   const m = /^\.\/(.+)\.ts$/.exec(target);
-  if (!m || !(m[1] === "mod" || m[1]!.startsWith("src/"))) {
-    fail(`export "${key}": "${target}" must be ./mod.ts or ./src/**.ts (see tsconfig.npm.json)`);
+  if (!m || !(m[1] === "mod" || m[1] === "cli" || m[1]!.startsWith("src/"))) {
+    fail(
+      `export "${key}": "${target}" must be ./mod.ts, ./cli.ts or ./src/**.ts (see tsconfig.npm.json)`,
+    );
   }
   if (!(await exists(`${root}/${target}`))) fail(`export "${key}": ${target} does not exist`);
   npmExports[key] = { types: `./esm/${m[1]}.d.ts`, default: `./esm/${m[1]}.js` };
@@ -100,7 +104,13 @@ const pkg: Record<string, unknown> = {
   ...(denoJson.author ? { author: denoJson.author } : {}),
   type: "module",
   exports: npmExports,
-  sideEffects: false,
+  // The CLI runs its command line when loaded; everything else is side-effect free.
+  ...(npmExports["./cli"]
+    ? {
+      bin: { "faktory-ts": npmExports["./cli"].default },
+      sideEffects: [npmExports["./cli"].default],
+    }
+    : { sideEffects: false }),
   engines: { node: ">=20" },
   files: ["esm"],
 };

@@ -45,6 +45,8 @@ interface Pending {
 const END = new TextEncoder().encode("END\r\n");
 /** How often the reply deadline of the oldest command is checked. */
 const WATCHDOG_MS = 100;
+/** How long `close` waits for END to be written before it closes anyway. */
+const END_WRITE_MS = 1_000;
 
 /**
  * Password hashing through Web Crypto takes 0.7-0.8 s per handshake on
@@ -59,6 +61,14 @@ const hashSlots = new Slots(4);
  * them in call order and resolves with the reply, so concurrent callers
  * never interleave. Any failure (lost socket, garbage, a timeout) closes the
  * connection and rejects every command still waiting.
+ *
+ * Dead peers: every command has a reply deadline, so a command sent on a
+ * half-open connection (the server vanished without a FIN or RST) fails with
+ * `TimeoutError` within its timeout and the connection is closed. That is
+ * the detection relied on. TCP keepalive (set by the socket adapters) only
+ * keeps NAT and firewall entries alive and eventually reaps an idle dead
+ * socket: its probes take minutes (Deno cannot even set the idle time), so
+ * an idle connection is not probed otherwise; its next command finds out.
  */
 export class Connection {
   readonly #socket: Socket;
@@ -72,6 +82,7 @@ export class Connection {
   #writing = false;
   #error: Error | undefined;
   #closing = false;
+  #answered = false;
   #onDrained: (() => void) | undefined;
   readonly #closed: Promise<void>;
 
@@ -97,6 +108,14 @@ export class Connection {
   /** Resolves once the connection is closed, whatever the reason. */
   get closed(): Promise<void> {
     return this.#closed;
+  }
+
+  /**
+   * Whether any reply arrived. A connection lost before its first reply
+   * counts as a failed connect for the reconnect backoff.
+   */
+  get answered(): boolean {
+    return this.#answered;
   }
 
   /** Connects, reads `+HI`, answers with HELLO, and checks the `+OK`. */
@@ -204,7 +223,11 @@ export class Connection {
       }
       if (this.#error === undefined) {
         this.#write(END);
-        await Promise.race([this.#flushed(), this.#closed]);
+        // A peer that stopped reading could hold the write forever.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const giveUp = new Promise<void>((r) => (timer = setTimeout(r, END_WRITE_MS)));
+        await Promise.race([this.#flushed(), this.#closed, giveUp]);
+        clearTimeout(timer);
       }
       this.#fail(new ConnectionError(`The connection to ${this.#where} is closed`));
     }
@@ -271,6 +294,7 @@ export class Connection {
       throw new ProtocolError("Reply without a command");
     }
     this.#pending[this.#head++] = undefined as unknown as Pending;
+    this.#answered = true;
     if (this.#head === this.#pending.length) {
       this.#pending = [];
       this.#head = 0;

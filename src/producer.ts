@@ -55,6 +55,33 @@ export type PerformOptions<Args extends readonly unknown[]> =
   | readonly JobOptions[];
 
 /**
+ * What pushes jobs: {@linkcode Producer} talks to a server, the test doubles
+ * of `@faktory-ts/faktory/testing` run or collect jobs in memory. Code that
+ * only pushes can take a `JobPusher`, so its tests need no server.
+ *
+ * @example
+ * ```ts
+ * import { defineJob, type JobPusher } from "@faktory-ts/faktory";
+ * const SendEmail = defineJob<[to: string]>("SendEmail", { queue: "mail" });
+ * export async function signUp(jobs: JobPusher, email: string): Promise<string> {
+ *   return await jobs.perform(SendEmail, [email]);
+ * }
+ * ```
+ */
+export interface JobPusher {
+  /** Pushes one job and resolves with its jid (see {@linkcode Producer.perform}). */
+  perform<Args extends readonly unknown[]>(
+    options: PerformOptions<Args>,
+    args: NoInfer<Args>,
+  ): Promise<string>;
+  /** Pushes many jobs of one kind and resolves with their jids (see {@linkcode Producer.performBulk}). */
+  performBulk<Args extends readonly unknown[]>(
+    options: PerformOptions<Args>,
+    argsList: readonly NoInfer<Args>[],
+  ): Promise<string[]>;
+}
+
+/**
  * Pushes jobs. Safe to share: concurrent calls spread over a pool of
  * connections, each pipelined. Close it with `await using` or `close()`.
  *
@@ -67,7 +94,7 @@ export type PerformOptions<Args extends readonly unknown[]> =
  * await producer.perform([SendEmail, { in: 3600 }], ["grace@example.com"]);
  * ```
  */
-export class Producer implements AsyncDisposable {
+export class Producer implements AsyncDisposable, JobPusher {
   readonly #clients: Client[];
   readonly #busy: number[];
   readonly #defaults: JobOptions;

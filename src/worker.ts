@@ -7,11 +7,17 @@
 
 import { backoffDelay, sleep } from "./backoff.ts";
 import { Client, type ClientOptions, resolveOptions, type WorkerState } from "./client.ts";
-import { ConnectionError, FaktoryError, ServerError, ValidationError } from "./errors.ts";
+import {
+  ConnectionError,
+  FaktoryError,
+  ProtocolError,
+  ServerError,
+  ValidationError,
+} from "./errors.ts";
 import { Job, type JobType } from "./job.ts";
 import type { Logger } from "./logger.ts";
 import { type JobPayload, randomJid } from "./payload.ts";
-import { validateQueue } from "./protocol/command.ts";
+import { validateQueue, validateWord } from "./protocol/command.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { envSettings } from "./settings.ts";
@@ -80,6 +86,30 @@ export type JobMiddleware = (
   context: JobContext,
   next: () => Promise<void>,
 ) => Promise<void>;
+
+/**
+ * Where handlers and job middleware are registered: a {@linkcode Worker}, or
+ * the test doubles of `@faktory-ts/faktory/testing`. Write the registration
+ * once against this interface and use it in production and in tests.
+ *
+ * @example
+ * ```ts
+ * import { defineJob, type HandlerRegistry } from "@faktory-ts/faktory";
+ * const SendEmail = defineJob<[to: string]>("SendEmail");
+ * export function registerHandlers(registry: HandlerRegistry): void {
+ *   registry.register(SendEmail, (job, { logger }) => logger.info(`mail to ${job.args[0]}`));
+ * }
+ * ```
+ */
+export interface HandlerRegistry {
+  /** Registers the handler for a job type or a plain jobtype name (see {@linkcode Worker.register}). */
+  register<Args extends readonly unknown[]>(
+    type: JobType<Args> | string,
+    handler: JobHandler<Args>,
+  ): this;
+  /** Adds middleware around every job (see {@linkcode Worker.use}). */
+  use(middleware: JobMiddleware): this;
+}
 
 /**
  * Events a worker emits, with their arguments.
@@ -226,7 +256,7 @@ interface Registered {
  * await worker.run(); // until SIGTERM, SIGINT, or the web UI's "terminate"
  * ```
  */
-export class Worker implements AsyncDisposable {
+export class Worker implements AsyncDisposable, HandlerRegistry {
   readonly #options: WorkerOptions;
   readonly #runtime: Runtime;
   readonly #logger: Logger;
@@ -242,7 +272,8 @@ export class Worker implements AsyncDisposable {
   readonly #middleware: JobMiddleware[];
   // deno-lint-ignore no-explicit-any
   readonly #listeners = new Map<keyof WorkerEvents, Set<(...args: any[]) => void>>();
-  readonly #running = new Map<string, Running>();
+  // A Set, not a map by jid: a job pushed twice may run twice at once.
+  readonly #running = new Set<Running>();
   readonly #fetching = new AbortController();
   #slots: Slots;
   #status: WorkerStatus = "idle";
@@ -265,7 +296,10 @@ export class Worker implements AsyncDisposable {
     this.#runtime = options.runtime ?? detectRuntime();
     this.#logger = options.logger ?? console;
     const env = envSettings((name) => this.#runtime.env(name));
-    this.#wid = options.workerId ?? env.workerId ?? randomJid().slice(0, 16);
+    this.#wid = validateWord(
+      options.workerId ?? env.workerId ?? randomJid().slice(0, 16),
+      "workerId",
+    );
     if (options.weights !== undefined) {
       if (options.queues !== undefined) {
         throw new ValidationError("Give either queues or weights, not both");
@@ -456,24 +490,38 @@ export class Worker implements AsyncDisposable {
     await this.#exit;
   }
 
-  /** Gives running jobs until the shutdown deadline, then aborts and fails them. */
+  /**
+   * Gives running jobs until the shutdown deadline, then aborts and fails
+   * them. Reports that cannot get through (the server is unreachable) are
+   * given up `REPORT_GRACE_MS` after the deadline, so `stop` never waits for
+   * a reservation to end: the server retries those jobs when it does.
+   */
   async #drain(): Promise<void> {
     const reported = () => Promise.all([...this.#running.values()].map((r) => r.reported));
     if (this.#running.size > 0) {
       this.#logger.info(`Worker ${this.#wid} waits for ${this.#running.size} job(s) to finish`);
-      await Promise.race([reported(), sleep(this.#stopBy - Date.now())]);
+      await settlesWithin(reported(), this.#stopBy - Date.now());
     }
     for (const { controller } of this.#running.values()) {
       controller.abort(
         new WorkerStoppedError(`Worker ${this.#wid} stopped before the job finished`),
       );
     }
-    await reported();
+    if (!(await settlesWithin(reported(), this.#stopBy + REPORT_GRACE_MS - Date.now()))) {
+      this.#logger.warn(
+        `Worker ${this.#wid} stops without reporting ${this.#running.size} job(s): ` +
+          "the server retries them when their reservations end",
+      );
+    }
   }
 
   async #fetchLoop(options: ClientOptions): Promise<void> {
     const signal = this.#fetching.signal;
     let client: Client | undefined;
+    // Quiet closes the client at once: a reconnect (or its backoff wait) ends,
+    // while a FETCH already sent still gets its reply (and job) first.
+    const onQuiet = () => void client?.close();
+    signal.addEventListener("abort", onQuiet, { once: true });
     let failures = 0;
     while (!signal.aborted) {
       try {
@@ -483,20 +531,46 @@ export class Worker implements AsyncDisposable {
       }
       let job: JobPayload | null = null;
       try {
-        client ??= await Client.connect(options);
+        client ??= await Client.connect({ ...options, signal });
         job = await client.fetch(this.#order());
         failures = 0;
       } catch (e) {
         this.#slots.give();
+        if (signal.aborted) break;
         this.#error(e);
-        await sleep(backoffDelay(failures++, 200, 10_000), signal);
+        // A lost connection is retried at once: the client backs off between
+        // failed connects itself. Other errors (garbage, no client yet) wait here.
+        if (!(e instanceof ConnectionError) || client === undefined) {
+          await sleep(backoffDelay(failures++, 200, 10_000), signal);
+        }
         continue;
       }
       // A job fetched after quiet was already reserved for us: run it.
       if (job === null) this.#slots.give();
-      else void this.#execute(job).finally(() => this.#slots.give());
+      else if (!isJob(job)) {
+        this.#slots.give();
+        this.#malformed(job);
+      } else void this.#execute(job).finally(() => this.#slots.give());
     }
+    signal.removeEventListener("abort", onQuiet);
     await client?.close();
+  }
+
+  /**
+   * A FETCH reply that is not a job cannot run. With a jid it is FAILed, so
+   * the server retries it or moves it to the dead set. Without one nothing
+   * can name it to the server: it is logged and skipped (a reservation the
+   * server made for it expires and the server retries it).
+   */
+  #malformed(payload: unknown): void {
+    const jid = (payload as { jid?: unknown } | null)?.jid;
+    const named = typeof jid === "string" && jid !== "";
+    const error = new ProtocolError(
+      `FETCH returned a malformed job${named ? ` ${jid}` : ""}: ` +
+        "a job needs a jid, a jobtype and an args array",
+    );
+    this.#error(error);
+    if (named) this.#reporter!.fail(jid, error).catch((e) => this.#error(e));
   }
 
   /** Queue order for the next FETCH: fixed, or a weighted shuffle. */
@@ -542,14 +616,14 @@ export class Worker implements AsyncDisposable {
     });
     let reported!: () => void;
     const running: Running = { job, controller, reported: new Promise((r) => (reported = r)) };
-    this.#running.set(job.jid, running);
+    this.#running.add(running);
     try {
       const error = await Promise.race([handled, aborted]);
       clearTimeout(timer);
       await this.#report(job, error, Date.now() - started);
     } finally {
       reported();
-      this.#running.delete(job.jid);
+      this.#running.delete(running);
     }
     const late = await handled;
     if (controller.signal.aborted && late === undefined) {
@@ -584,26 +658,39 @@ export class Worker implements AsyncDisposable {
   }
 
   /**
-   * ACKs or FAILs; a lost connection is retried (the server takes ACK and
-   * FAIL by jid on any connection) until the reservation would have ended.
+   * ACKs or FAILs. A lost connection is retried (the server takes ACK and
+   * FAIL by jid on any connection, also after a restart) until the
+   * reservation would have ended: past that the server has failed the job
+   * itself and retries it. Once stopping, it gives up `REPORT_GRACE_MS`
+   * after the shutdown deadline instead.
    */
   async #report(job: Job, error: unknown, elapsed: number): Promise<void> {
-    const deadline = Date.now() + job.reserveFor * 1000 - elapsed;
+    const reservationEnd = Date.now() + job.reserveFor * 1000 - elapsed;
     for (let attempt = 0;; attempt++) {
       try {
         if (error === undefined) await this.#reporter!.ack(job.jid);
         else await this.#reporter!.fail(job.jid, error);
         break;
       } catch (e) {
-        if (!(e instanceof ConnectionError) || Date.now() > deadline) {
+        // A FAIL sent again after its reply was lost finds the job gone: it got through.
+        if (attempt > 0 && e instanceof ServerError && /not found/i.test(e.message)) break;
+        const deadline = this.#stopBy > 0
+          ? Math.min(reservationEnd, this.#stopBy + REPORT_GRACE_MS)
+          : reservationEnd;
+        // Short: the client itself backs off between failed connects.
+        const wait = backoffDelay(attempt, 50, 1_000);
+        if (!(e instanceof ConnectionError) || !(Date.now() + wait < deadline)) {
           this.#error(
-            new FaktoryError(`Could not ${error === undefined ? "ACK" : "FAIL"} job ${job.jid}`, {
-              cause: e,
-            }),
+            new FaktoryError(
+              `Could not ${error === undefined ? "ACK" : "FAIL"} job ${job.jid} (${
+                (e as Error)?.message ?? e
+              }): the server retries it when its reservation ends`,
+              { cause: e },
+            ),
           );
           return;
         }
-        await sleep(backoffDelay(attempt, 100, 5_000));
+        await sleep(wait);
       }
     }
     if (error === undefined) this.#emit("success", job, elapsed);
@@ -618,9 +705,10 @@ export class Worker implements AsyncDisposable {
   async #heartbeatLoop(heartbeat: Client): Promise<void> {
     let client = heartbeat;
     while (this.#status === "running" || this.#status === "quiet") {
+      // Wakes up on quiet (to tell the server at once) and on stop.
       await sleep(
         this.#heartbeatInterval,
-        this.#fetching.signal.aborted ? undefined : this.#fetching.signal,
+        this.#fetching.signal.aborted ? this.#stopping.signal : this.#fetching.signal,
       );
       if (this.#status !== "running" && this.#status !== "quiet") break;
       try {
@@ -633,12 +721,16 @@ export class Worker implements AsyncDisposable {
       } catch (e) {
         this.#error(e);
         if (e instanceof ServerError && /unknown worker/i.test(e.message)) {
-          // The server forgot this worker (it was reaped): a fresh HELLO registers it again.
-          await client.close();
-          client = await Client.connect({ ...this.#options, wid: this.#wid }).catch((err) => {
+          // The server forgot this worker (it was reaped): a fresh HELLO
+          // registers it again. Until that works, keep the old client.
+          const fresh = await Client.connect({ ...this.#options, wid: this.#wid }).catch((err) => {
             this.#error(err);
-            return client;
+            return undefined;
           });
+          if (fresh !== undefined) {
+            if (client !== heartbeat) await client.close();
+            client = fresh;
+          }
         }
       }
     }
@@ -668,6 +760,33 @@ export class Worker implements AsyncDisposable {
     const error = e instanceof Error ? e : new Error(String(e));
     this.#logger.error(error.message);
     this.#emit("error", error);
+  }
+}
+
+/**
+ * Once stopping, how long after the shutdown deadline reports may still try
+ * to get through: the FAILs of the jobs aborted at the deadline need a moment.
+ */
+const REPORT_GRACE_MS = 5_000;
+
+/** Whether a FETCH reply has what running and reporting a job needs. */
+function isJob(payload: unknown): payload is JobPayload {
+  const p = payload as Partial<Record<keyof JobPayload, unknown>> | null;
+  return typeof p === "object" && p !== null && typeof p.jid === "string" && p.jid !== "" &&
+    typeof p.jobtype === "string" && Array.isArray(p.args) &&
+    (p.reserve_for === undefined || Number.isFinite(p.reserve_for));
+}
+
+/** Resolves true if `promise` settles within `ms`; leaves no timer behind. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((
+    resolve,
+  ) => (timer = setTimeout(resolve, Math.max(0, ms), false)));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

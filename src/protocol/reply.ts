@@ -64,6 +64,13 @@ export class ReplyReader {
   next(): Reply | undefined {
     const buf = this.#buf;
     const start = this.#pos;
+    // Garbage is refused on its first byte, not after a line that may never end.
+    const first = buf[start];
+    if (first !== undefined && first !== 0x2b && first !== 0x2d && first !== 0x24) {
+      throw new ProtocolError(
+        `Unexpected reply type ${JSON.stringify(String.fromCharCode(first))}`,
+      );
+    }
     const lineEnd = findCrlf(buf, start + 1);
     if (lineEnd < 0) {
       if (buf.length - start > MAX_LINE) {

@@ -1,0 +1,123 @@
+/**
+ * What every JavaScript bench runner shares (scripts/bench/ours.mjs,
+ * scripts/bench/faktory_worker.mjs): argument parsing, CPU accounting and the
+ * result line. Plain JavaScript so that Deno, Bun and Node run the very same
+ * file. Not part of the library.
+ *
+ * @module
+ */
+
+import { readFileSync } from "node:fs";
+import process from "node:process";
+
+/** Linux clock ticks per second (`getconf CLK_TCK`), the unit of /proc/<pid>/stat times. */
+const CLK_TCK = 100;
+
+/**
+ * User + system CPU seconds of this whole process (every thread: JIT, GC,
+ * I/O), from /proc/self/stat, the same accounting as getrusage(RUSAGE_SELF).
+ * 10 ms resolution.
+ */
+export function cpuSeconds() {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
+  } catch {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  }
+}
+
+/** Peak resident set size of this process so far, in KiB (VmHWM), or undefined. */
+export function peakRssKb() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `<mode> <json options>` from argv (after the script's own path).
+ * @returns {{ mode: string, options: Record<string, any> }}
+ */
+export function parseArgs() {
+  const args = process.argv.slice(2);
+  const mode = args[0];
+  if (mode === undefined) fail("usage: <runner> <mode> [json options]");
+  let options = {};
+  try {
+    options = args[1] === undefined ? {} : JSON.parse(args[1]);
+  } catch (e) {
+    fail(`bad options ${args[1]}: ${e}`);
+  }
+  return { mode, options };
+}
+
+/** Measures the phase that `body` runs; `body` returns the jobs it did and may set `extra` fields. */
+export async function measure(body) {
+  const extra = {};
+  const cpu0 = cpuSeconds();
+  const t0 = performance.now();
+  const marks = { start: undefined, cpuStart: undefined };
+  // `begin()` lets a body move the start of the measured phase (e.g. to the first job).
+  const begin = () => {
+    marks.start = performance.now();
+    marks.cpuStart = cpuSeconds();
+  };
+  const jobs = await body(extra, begin);
+  const t1 = performance.now();
+  const cpu1 = cpuSeconds();
+  return {
+    jobs,
+    seconds: (t1 - (marks.start ?? t0)) / 1000,
+    cpu: cpu1 - (marks.cpuStart ?? cpu0),
+    ...extra,
+  };
+}
+
+/** Writes the result as the last line of stdout. */
+export function report(result) {
+  const line = JSON.stringify({ ...result, peakRssKb: peakRssKb() });
+  process.stdout.write(`${line}\n`);
+}
+
+/** Prints to stderr and exits non-zero. */
+export function fail(message) {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+/** Claims tickets 1..n across concurrent loops: `claim()` is true while some are left. */
+export function tickets(n) {
+  let claimed = 0;
+  return () => ++claimed <= n;
+}
+
+/** Runs `count` async loops at once and waits for all of them. */
+export function loops(count, body) {
+  return Promise.all(Array.from({ length: count }, (_, i) => body(i)));
+}
+
+/** The load tester's five queues (github.com/contribsys/faktory/test/load). */
+export const LOAD_QUEUES = ["queue0", "queue1", "queue2", "queue3", "queue4"];
+
+/** A random permutation (the load tester's shuffle). */
+export function shuffle(list) {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** The load tester's randomQueue(). */
+export function randomQueue() {
+  return LOAD_QUEUES[Math.floor(Math.random() * LOAD_QUEUES.length)];
+}
+
+/** What a load-tester FAIL carries: Go's os.ErrClosed with errtype "unknown". */
+export const LOAD_FAILURE = { errtype: "unknown", message: "file already closed", backtrace: [] };

@@ -1,0 +1,515 @@
+/**
+ * Test doubles for your own test suites: push jobs and run their handlers
+ * without a Faktory server.
+ *
+ * - {@linkcode inline}: each push runs the job's handler at once, and the
+ *   push rejects with the handler's error.
+ * - {@linkcode fake}: pushed jobs are kept in memory per queue; inspect them,
+ *   then {@linkcode TestProducer.drain} runs them through the real handlers.
+ *
+ * A {@linkcode TestProducer} has the pushing methods of a `Producer`
+ * (the `JobPusher` interface) and the registering methods of a `Worker`
+ * (the `HandlerRegistry` interface), so application code written against
+ * those interfaces runs unchanged against it. Jobs take the same path as on a
+ * server: push middleware, the checks a real push makes, a JSON round trip
+ * (a `Date` argument arrives as a string), the job type's `parse`, job
+ * middleware, and a {@linkcode JobContext} with `signal`, `logger` and `wid`.
+ *
+ * @example
+ * ```ts
+ * import { defineJob } from "@faktory-ts/faktory";
+ * import { fake } from "@faktory-ts/faktory/testing";
+ *
+ * const SendEmail = defineJob<[to: string]>("SendEmail", { queue: "mail" });
+ * const sent: string[] = [];
+ *
+ * const jobs = fake().register(SendEmail, (job) => void sent.push(job.args[0]));
+ * await jobs.perform(SendEmail, ["ada@example.com"]);
+ * console.log(jobs.jobs("mail").length); // 1
+ * await jobs.drain();
+ * console.log(sent); // ["ada@example.com"]
+ * ```
+ *
+ * @module
+ */
+
+import { FaktoryError, ValidationError } from "./errors.ts";
+import { buildPayload, Job, type JobOptions, type JobType, mergeOptions } from "./job.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { type JobPayload, validatePayload } from "./payload.ts";
+import type { JobPusher, PerformOptions, PushMiddleware } from "./producer.ts";
+import {
+  type HandlerRegistry,
+  InvalidArgumentsError,
+  type JobContext,
+  type JobHandler,
+  type JobMiddleware,
+  UnknownJobTypeError,
+  WorkerStoppedError,
+} from "./worker.ts";
+
+/**
+ * How a {@linkcode TestProducer} treats a push: `inline` runs the job at
+ * once, `fake` keeps it until {@linkcode TestProducer.drain}.
+ *
+ * @example
+ * ```ts
+ * import { TestProducer, type TestMode } from "@faktory-ts/faktory/testing";
+ * const mode: TestMode = "inline";
+ * const jobs = new TestProducer(mode);
+ * console.log(jobs.mode); // inline
+ * ```
+ */
+export type TestMode = "fake" | "inline";
+
+/**
+ * Settings of a {@linkcode TestProducer}; all optional.
+ *
+ * @example
+ * ```ts
+ * import { silentLogger } from "@faktory-ts/faktory";
+ * import type { TestingOptions } from "@faktory-ts/faktory/testing";
+ * const options: TestingOptions = { defaults: { queue: "app" }, logger: silentLogger, wid: "test-1" };
+ * ```
+ */
+export interface TestingOptions {
+  /** Options applied to every job before its own (as `ProducerOptions.defaults`; default queue `default`). */
+  readonly defaults?: JobOptions | undefined;
+  /** Push middleware, run around each push as a `Producer` runs it. */
+  readonly middleware?: readonly PushMiddleware[] | undefined;
+  /** Job middleware, run around each job as a `Worker` runs it (more with {@linkcode TestProducer.use}). */
+  readonly jobMiddleware?: readonly JobMiddleware[] | undefined;
+  /** The logger handlers get in their context (default {@linkcode silentLogger}). */
+  readonly logger?: Logger | undefined;
+  /** The worker id handlers get in their context (default `test-worker`). */
+  readonly wid?: string | undefined;
+}
+
+/**
+ * Which waiting jobs {@linkcode TestProducer.drain} runs.
+ *
+ * @example
+ * ```ts
+ * import type { DrainOptions } from "@faktory-ts/faktory/testing";
+ * const onlyMail: DrainOptions = { queue: "mail", limit: 100 };
+ * ```
+ */
+export interface DrainOptions {
+  /** Only jobs of this queue (or these queues). Default: every queue. */
+  readonly queue?: string | readonly string[] | undefined;
+  /** Only jobs of this job type. Default: every job type. */
+  readonly jobtype?: JobType | string | undefined;
+  /**
+   * Most jobs to run, counting jobs pushed while draining; the rest stay
+   * waiting. Without a limit, drain throws after 10 000 jobs with more
+   * waiting: a job that pushes itself would otherwise drain forever.
+   */
+  readonly limit?: number | undefined;
+}
+
+/** Jobs a drain without a limit runs at most before it throws. */
+const MAX_DRAIN = 10_000;
+
+interface Registered {
+  readonly handler: JobHandler;
+  readonly parse: ((args: unknown[]) => readonly unknown[]) | undefined;
+}
+
+/**
+ * A producer and worker in one, in memory, for tests. Create it with
+ * {@linkcode fake} or {@linkcode inline} (or `new TestProducer(mode)`),
+ * register the handlers as on a `Worker`, and hand it to the code under
+ * test wherever it expects a `JobPusher`.
+ *
+ * @example
+ * ```ts
+ * import { defineJob } from "@faktory-ts/faktory";
+ * import { inline } from "@faktory-ts/faktory/testing";
+ *
+ * const Charge = defineJob<[cents: number]>("Charge");
+ * const jobs = inline().register(Charge, (job) => {
+ *   if (job.args[0] <= 0) throw new RangeError("nothing to charge");
+ * });
+ * await jobs.perform(Charge, [500]); // ran already
+ * await jobs.perform(Charge, [0]).catch((e) => console.log(e.message)); // nothing to charge
+ * ```
+ */
+export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable {
+  /** `inline` or `fake`, as created. */
+  readonly mode: TestMode;
+  readonly #defaults: JobOptions;
+  readonly #pushMiddleware: readonly PushMiddleware[];
+  readonly #jobMiddleware: JobMiddleware[];
+  readonly #logger: Logger;
+  readonly #wid: string;
+  readonly #handlers = new Map<string, Registered>();
+  /** Every job accepted, in push order. */
+  readonly #pushed: Job[] = [];
+  /** Jobs waiting to be drained (fake mode), in push order. */
+  #waiting: Job[] = [];
+  /** Aborts the signal of every job run from now on, and of those running: see close. */
+  readonly #closing = new AbortController();
+
+  /** Creates an empty test producer; `mode` defaults to `fake`. */
+  constructor(mode: TestMode = "fake", options: TestingOptions = {}) {
+    if (mode !== "fake" && mode !== "inline") {
+      throw new ValidationError(
+        `Invalid test mode ${JSON.stringify(mode)}: use "fake" or "inline"`,
+      );
+    }
+    this.mode = mode;
+    this.#defaults = mergeOptions({ queue: "default" }, options.defaults);
+    this.#pushMiddleware = [...(options.middleware ?? [])];
+    this.#jobMiddleware = [...(options.jobMiddleware ?? [])];
+    this.#logger = options.logger ?? silentLogger;
+    this.#wid = options.wid ?? "test-worker";
+  }
+
+  /**
+   * Registers the handler for a job type (or a plain jobtype name), exactly
+   * as {@linkcode Worker.register} does.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake().register("Cleanup", () => {});
+   * ```
+   */
+  register<Args extends readonly unknown[]>(
+    type: JobType<Args> | string,
+    handler: JobHandler<Args>,
+  ): this {
+    const jobtype = typeof type === "string" ? type : type?.jobtype;
+    if (typeof jobtype !== "string" || jobtype.trim() === "") {
+      throw new ValidationError(
+        `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
+      );
+    }
+    if (typeof handler !== "function") {
+      throw new ValidationError(`The handler for ${jobtype} is not a function`);
+    }
+    const parse = typeof type === "string" ? undefined : type.parse;
+    this.#handlers.set(jobtype, { handler: handler as unknown as JobHandler, parse });
+    return this;
+  }
+
+  /**
+   * Adds job middleware, inside what was added before, as
+   * {@linkcode Worker.use} does.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const ran: string[] = [];
+   * const jobs = fake().use(async (job, _ctx, next) => {
+   *   ran.push(job.jobtype);
+   *   await next();
+   * });
+   * ```
+   */
+  use(middleware: JobMiddleware): this {
+    if (typeof middleware !== "function") {
+      throw new ValidationError("Middleware must be a function");
+    }
+    this.#jobMiddleware.push(middleware);
+    return this;
+  }
+
+  /**
+   * Pushes one job, as {@linkcode Producer.perform} does, and resolves with
+   * its jid. Inline: runs it first and rejects with its handler's error.
+   * Fake: keeps it for {@linkcode TestProducer.drain}. A job a real push
+   * would refuse (bad options, arguments that are not JSON) is refused with
+   * the same `ValidationError`.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake();
+   * const jid = await jobs.perform({ jobtype: "Cleanup", queue: "low" }, []);
+   * console.log(jobs.jobs("low")[0]?.jid === jid); // true
+   * ```
+   */
+  async perform<Args extends readonly unknown[]>(
+    options: PerformOptions<Args>,
+    args: NoInfer<Args>,
+  ): Promise<string> {
+    const job = buildPayload(this.#compose(options), args);
+    let accepted: Job | undefined;
+    await this.#through(job, () => {
+      accepted = this.#accept(job);
+      return Promise.resolve();
+    });
+    if (accepted !== undefined && this.mode === "inline") await this.#run(accepted);
+    return job.jid;
+  }
+
+  /**
+   * Pushes many jobs of one kind, as {@linkcode Producer.performBulk} does,
+   * and resolves with their jids. Inline: runs them in order once all are
+   * pushed, and rejects with the first handler error (the later jobs do not run).
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake();
+   * await jobs.performBulk({ jobtype: "Resize" }, [[1], [2], [3]]);
+   * console.log(jobs.size); // 3
+   * ```
+   */
+  async performBulk<Args extends readonly unknown[]>(
+    options: PerformOptions<Args>,
+    argsList: readonly NoInfer<Args>[],
+  ): Promise<string[]> {
+    if (!Array.isArray(argsList)) {
+      throw new ValidationError("performBulk takes an array of argument lists");
+    }
+    const composed = this.#compose(options);
+    const payloads: JobPayload[] = [];
+    for (const args of argsList) {
+      const job = buildPayload(composed, args);
+      await this.#through(job, () => Promise.resolve(void payloads.push(job)));
+    }
+    for (const job of payloads) validatePayload(job); // all or nothing, as far as checks go
+    const accepted = payloads.map((job) => this.#accept(job));
+    if (this.mode === "inline") { for (const job of accepted) await this.#run(job); }
+    return payloads.map((job) => job.jid);
+  }
+
+  /**
+   * Every job pushed so far, in push order, in either mode, including those
+   * already run. Each is the job as a worker would fetch it.
+   *
+   * @example
+   * ```ts
+   * import { inline } from "@faktory-ts/faktory/testing";
+   * const jobs = inline().register("Ping", () => {});
+   * await jobs.perform({ jobtype: "Ping" }, []);
+   * console.log(jobs.pushed.map((j) => j.jobtype)); // ["Ping"]
+   * ```
+   */
+  get pushed(): readonly Job[] {
+    return [...this.#pushed];
+  }
+
+  /** Number of jobs waiting to be drained (always 0 in inline mode). */
+  get size(): number {
+    return this.#waiting.length;
+  }
+
+  /** Names of the queues with jobs waiting, in order of first push. */
+  get queues(): string[] {
+    return [...new Set(this.#waiting.map((job) => job.queue))];
+  }
+
+  /**
+   * Jobs waiting to be drained, in push order: those of one queue, or all.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake();
+   * await jobs.perform({ jobtype: "Report", queue: "low", in: 3600 }, ["daily"]);
+   * const [job] = jobs.jobs("low");
+   * console.log(job?.args, job?.at !== undefined); // ["daily"] true
+   * ```
+   */
+  jobs(queue?: string): Job[] {
+    return this.#waiting.filter((job) => queue === undefined || job.queue === queue);
+  }
+
+  /**
+   * Jobs of one job type waiting to be drained, typed by its arguments.
+   *
+   * @example
+   * ```ts
+   * import { defineJob } from "@faktory-ts/faktory";
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const SendEmail = defineJob<[to: string]>("SendEmail");
+   * const jobs = fake();
+   * await jobs.perform(SendEmail, ["ada@example.com"]);
+   * const to: string[] = jobs.jobsOf(SendEmail).map((job) => job.args[0]);
+   * ```
+   */
+  jobsOf<Args extends readonly unknown[]>(type: JobType<Args> | string): Job<Args>[] {
+    const jobtype = typeof type === "string" ? type : type.jobtype;
+    return this.#waiting.filter((job) => job.jobtype === jobtype) as unknown as Job<Args>[];
+  }
+
+  /**
+   * Drops waiting jobs without running them: those of one queue, or all.
+   * `pushed` keeps its record.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake();
+   * await jobs.perform({ jobtype: "Noise" }, []);
+   * jobs.clear();
+   * console.log(jobs.size); // 0
+   * ```
+   */
+  clear(queue?: string): void {
+    this.#waiting = queue === undefined ? [] : this.#waiting.filter((job) => job.queue !== queue);
+  }
+
+  /**
+   * Runs waiting jobs through their handlers one at a time, in push order,
+   * including jobs pushed while draining, until none is left (of the chosen
+   * queues and job type). Scheduled jobs (`at`, `in`) run too, without
+   * waiting, up to `limit` jobs. Resolves with the jobs run. A handler's error (or an unknown
+   * jobtype, or arguments refused by `parse`) rejects at once with that
+   * error; the failed job is removed, the others stay.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake().register("Ping", () => {});
+   * await jobs.perform({ jobtype: "Ping" }, []);
+   * const ran = await jobs.drain();
+   * console.log(ran.length, jobs.size); // 1 0
+   * ```
+   */
+  async drain(options: DrainOptions = {}): Promise<Job[]> {
+    const queues = options.queue === undefined
+      ? undefined
+      : typeof options.queue === "string"
+      ? [options.queue]
+      : options.queue;
+    const jobtype = typeof options.jobtype === "object" ? options.jobtype.jobtype : options.jobtype;
+    const limit = options.limit ?? MAX_DRAIN;
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new ValidationError(`Invalid limit ${limit}: use a whole number, 0 or more`);
+    }
+    const chosen = (job: Job) =>
+      (queues === undefined || queues.includes(job.queue)) &&
+      (jobtype === undefined || job.jobtype === jobtype);
+    const ran: Job[] = [];
+    for (;;) {
+      const index = this.#waiting.findIndex(chosen);
+      if (index < 0) return ran;
+      if (ran.length >= limit) {
+        if (options.limit !== undefined) return ran;
+        throw new FaktoryError(
+          `drain ran ${limit} jobs and more are waiting: does a job push itself? If not, set a higher limit`,
+        );
+      }
+      const [job] = this.#waiting.splice(index, 1);
+      ran.push(await this.#run(job!));
+    }
+  }
+
+  /**
+   * Aborts the signal of jobs still running and of any run later, and drops
+   * the waiting jobs. Handlers that honour their signal stop.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * await using jobs = fake(); // closed at the end of the scope
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing.abort(new WorkerStoppedError("The test producer was closed"));
+    this.#waiting = [];
+    return Promise.resolve();
+  }
+
+  /** Same as {@linkcode TestProducer.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #compose<Args extends readonly unknown[]>(options: PerformOptions<Args>): JobOptions {
+    return Array.isArray(options)
+      ? mergeOptions(this.#defaults, ...(options as JobOptions[]))
+      : mergeOptions(this.#defaults, options as JobOptions);
+  }
+
+  /** Runs the push middleware around `push`, first one outermost, as a Producer does. */
+  #through(job: JobPayload, push: () => Promise<void>, i = 0): Promise<void> {
+    const m = this.#pushMiddleware[i];
+    return m ? m(job, () => this.#through(job, push, i + 1)) : push();
+  }
+
+  /** Checks the job as a push would, then records it as a worker would fetch it. */
+  #accept(payload: JobPayload): Job {
+    validatePayload(payload);
+    const now = new Date().toISOString();
+    const wire = JSON.parse(JSON.stringify(payload)) as JobPayload;
+    const job = new Job({ ...wire, created_at: now, enqueued_at: now });
+    this.#pushed.push(job);
+    if (this.mode === "fake") this.#waiting.push(job);
+    return job;
+  }
+
+  /** Runs one job as a Worker does (parse, middleware, handler); resolves with the job run. */
+  async #run(stored: Job): Promise<Job> {
+    const job = new Job(JSON.parse(JSON.stringify(stored.payload)) as JobPayload);
+    const registered = this.#handlers.get(job.jobtype);
+    if (registered === undefined) {
+      throw new UnknownJobTypeError(
+        `No handler is registered for jobtype ${JSON.stringify(job.jobtype)}`,
+      );
+    }
+    if (registered.parse) {
+      try {
+        (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
+      } catch (cause) {
+        throw new InvalidArgumentsError(
+          `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
+          { cause },
+        );
+      }
+    }
+    const context: JobContext = {
+      signal: this.#closing.signal,
+      logger: this.#logger,
+      wid: this.#wid,
+    };
+    const run = (i: number): Promise<void> => {
+      const m = this.#jobMiddleware[i];
+      return m
+        ? m(job, context, () => run(i + 1))
+        : Promise.resolve(registered.handler(job, context)).then(() => {});
+    };
+    await run(0);
+    return job;
+  }
+}
+
+/**
+ * A {@linkcode TestProducer} in fake mode: pushed jobs wait in memory until
+ * {@linkcode TestProducer.drain} runs them.
+ *
+ * @example
+ * ```ts
+ * import { defineJob } from "@faktory-ts/faktory";
+ * import { fake } from "@faktory-ts/faktory/testing";
+ * const Welcome = defineJob<[userId: number]>("Welcome");
+ * const jobs = fake().register(Welcome, () => {});
+ * await jobs.perform([Welcome, { in: 60 }], [42]);
+ * console.log(jobs.jobsOf(Welcome).map((j) => j.args[0])); // [42]
+ * await jobs.drain();
+ * ```
+ */
+export function fake(options: TestingOptions = {}): TestProducer {
+  return new TestProducer("fake", options);
+}
+
+/**
+ * A {@linkcode TestProducer} in inline mode: each push runs its job at once
+ * and rejects with the handler's error.
+ *
+ * @example
+ * ```ts
+ * import { inline } from "@faktory-ts/faktory/testing";
+ * const seen: unknown[] = [];
+ * const jobs = inline().register("Echo", (job) => void seen.push(...job.args));
+ * await jobs.perform({ jobtype: "Echo" }, ["hi"]);
+ * console.log(seen); // ["hi"]
+ * ```
+ */
+export function inline(options: TestingOptions = {}): TestProducer {
+  return new TestProducer("inline", options);
+}
