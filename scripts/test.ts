@@ -1,7 +1,7 @@
 /**
  * Runs the whole test pipeline (`deno task test`):
  *
- *   check -> install_deps.sh -> build:npm -> tests on Deno, Bun and Node
+ *   check -> install_deps.sh -> build:npm -> tests on Deno, Bun and Node -> soak
  *
  * one after the other (the machine has 2 cores), streaming their output, then
  * prints one line per step and runtime and, last, `N passed, K failed` alone
@@ -13,6 +13,8 @@
  *   --skip-check           skip `deno task check`
  *   --skip-deps            skip `bash scripts/install_deps.sh`
  *   --skip-build           skip `deno task build:npm` (Node then runs the existing npm/)
+ *   --skip-soak            skip the soak step (`scripts/soak.ts --jobs 20000` on Deno,
+ *                          ~3 min, run after the tests when no file or dir is given)
  *   --timeout-minutes N    kill a runtime's whole process group after N minutes
  *                          (default: $TEST_TIMEOUT_MINUTES or 30)
  *   files / dirs           default tests/; dirs are searched for *_test.ts
@@ -50,7 +52,8 @@ const err = (msg: string) => writeAll(Deno.stderr, encoder.encode(`${msg}\n`));
 
 function usage(code: number): never {
   out("usage: deno task test [--only deno|bun|node]... [--skip-check] [--skip-deps]");
-  out("                      [--skip-build] [--timeout-minutes N] [files or dirs...]");
+  out("                      [--skip-build] [--skip-soak] [--timeout-minutes N]");
+  out("                      [files or dirs...]");
   Deno.exit(code);
 }
 
@@ -61,6 +64,7 @@ const paths: string[] = [];
 let skipCheck = false;
 let skipDeps = false;
 let skipBuild = false;
+let skipSoak = false;
 let timeoutMinutes = Number(Deno.env.get("TEST_TIMEOUT_MINUTES") ?? 30);
 {
   const args = [...Deno.args];
@@ -82,6 +86,7 @@ let timeoutMinutes = Number(Deno.env.get("TEST_TIMEOUT_MINUTES") ?? 30);
     } else if (flag === "--skip-check") skipCheck = true;
     else if (flag === "--skip-deps") skipDeps = true;
     else if (flag === "--skip-build") skipBuild = true;
+    else if (flag === "--skip-soak") skipSoak = true;
     else if (flag === "--timeout-minutes") timeoutMinutes = Number(value());
     else if (flag === "-h" || flag === "--help") usage(0);
     else if (flag.startsWith("-")) {
@@ -438,6 +443,14 @@ for (const name of selected) {
     continue;
   }
   await runRuntime(name, files);
+}
+
+// The soak (reconnects, cuts and restarts under load) runs with the full suite only.
+if (selected.includes("deno") && paths.length === 0 && !skipSoak) {
+  await step("soak", async () => {
+    const args = ["run", "-A", "scripts/soak.ts", "--jobs", "20000"];
+    return (await runCaptured("soak", `${bin}/deno`, args)).code;
+  });
 }
 
 header(`summary (${seconds(started)})`);

@@ -296,10 +296,11 @@ export class Connection {
     this.#pending[this.#head++] = undefined as unknown as Pending;
     this.#answered = true;
     if (this.#head === this.#pending.length) {
-      this.#pending = [];
+      // Emptied in place, and the watchdog keeps running (it stops itself
+      // after a tick with nothing pending): one command at a time would
+      // otherwise allocate an array and a timer per command.
+      this.#pending.length = 0;
       this.#head = 0;
-      clearInterval(this.#watchdog);
-      this.#watchdog = undefined;
       this.#onDrained?.();
     } else {
       this.#headDeadline = Date.now() + this.#pending[this.#head]!.timeout;
@@ -314,7 +315,10 @@ export class Connection {
 
   #checkDeadline(): void {
     const pending = this.#pending[this.#head];
-    if (pending !== undefined && Date.now() > this.#headDeadline) {
+    if (pending === undefined) {
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+    } else if (Date.now() > this.#headDeadline) {
       this.#fail(
         new TimeoutError(
           `${pending.verb} got no reply from ${this.#where} within ${pending.timeout} ms; the connection was closed`,
@@ -386,7 +390,7 @@ function expectString(reply: Reply, where: string, what: string): string {
 
 function closedDuring(where: string, stage: string): ConnectionError {
   const hint = stage === "waiting for the greeting"
-    ? ": if the server uses TLS, use a tcp+tls:// URL"
+    ? ": it may be restarting or overloaded; if it uses TLS, use a tcp+tls:// URL"
     : ": the server drops a client whose HELLO takes over 2 s";
   return new ConnectionError(`Faktory at ${where} closed the connection while ${stage}${hint}`);
 }

@@ -98,6 +98,11 @@ describe("heartbeat on a real Faktory (web UI for quiet/terminate)", () => {
     });
     const running = worker.run();
     await until(() => worker.status === "running");
+    // The web UI can only signal a worker whose HELLO the server has seen.
+    const busyPage = async () => await (await fetch(`${server.webUrl}/busy`)).text();
+    for (let i = 0; i < 200 && !(await busyPage()).includes(worker.wid); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
     await signalFromWebUi(server, worker.wid, "terminate");
     await running;
     assert.equal(worker.status, "stopped");

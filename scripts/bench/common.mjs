@@ -80,7 +80,7 @@ export async function measure(body) {
 
 /** Writes the result as the last line of stdout. */
 export function report(result) {
-  const line = JSON.stringify({ ...result, peakRssKb: peakRssKb() });
+  const line = JSON.stringify({ ...result, vmHwmKb: peakRssKb() });
   process.stdout.write(`${line}\n`);
 }
 

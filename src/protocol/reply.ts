@@ -81,6 +81,8 @@ export class ReplyReader {
     const type = buf[start];
     if (type === 0x2b /* + */) {
       this.#pos = lineEnd + 2;
+      // `+OK`, the reply to most commands (PUSH, ACK, FAIL), without a decode.
+      if (lineEnd - start === 3 && buf[start + 1] === 0x4f && buf[start + 2] === 0x4b) return "OK";
       return decoder.decode(buf.subarray(start + 1, lineEnd));
     }
     if (type === 0x2d /* - */) {
