@@ -401,6 +401,7 @@ export class Client implements AsyncDisposable {
     const delay = backoffDelay(this.#failures++, RECONNECT_BASE_MS, RECONNECT_MAX_MS);
     this.#retryAt = Date.now() + delay;
   }
+
   // ---- MUTATE: the retry, scheduled and dead sets ---------------------------
   // The sets are shared by every namespace: a namespace does not narrow them.
 
