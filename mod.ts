@@ -94,8 +94,10 @@ export {
   type JobContext,
   type JobHandler,
   type JobMiddleware,
-  JobTimeoutError,
   UnknownJobTypeError,
+} from "./src/handlers.ts";
+export {
+  JobTimeoutError,
   Worker,
   type WorkerEvents,
   type WorkerOptions,

@@ -40,13 +40,12 @@ import { type JobPayload, validatePayload } from "./payload.ts";
 import type { JobPusher, PerformOptions, PushMiddleware } from "./producer.ts";
 import {
   type HandlerRegistry,
-  InvalidArgumentsError,
+  Handlers,
   type JobContext,
   type JobHandler,
   type JobMiddleware,
-  UnknownJobTypeError,
-  WorkerStoppedError,
-} from "./worker.ts";
+} from "./handlers.ts";
+import { WorkerStoppedError } from "./worker.ts";
 
 /**
  * How a {@linkcode TestProducer} treats a push: `inline` runs the job at
@@ -110,11 +109,6 @@ export interface DrainOptions {
 /** Jobs a drain without a limit runs at most before it throws. */
 const MAX_DRAIN = 10_000;
 
-interface Registered {
-  readonly handler: JobHandler;
-  readonly parse: ((args: unknown[]) => readonly unknown[]) | undefined;
-}
-
 /**
  * A producer and worker in one, in memory, for tests. Create it with
  * {@linkcode fake} or {@linkcode inline} (or `new TestProducer(mode)`),
@@ -139,10 +133,9 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
   readonly mode: TestMode;
   readonly #defaults: JobOptions;
   readonly #pushMiddleware: readonly PushMiddleware[];
-  readonly #jobMiddleware: JobMiddleware[];
   readonly #logger: Logger;
   readonly #wid: string;
-  readonly #handlers = new Map<string, Registered>();
+  readonly #handlers: Handlers;
   /** Every job accepted, in push order. */
   readonly #pushed: Job[] = [];
   /** Jobs waiting to be drained (fake mode), in push order. */
@@ -160,7 +153,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     this.mode = mode;
     this.#defaults = mergeOptions({ queue: "default" }, options.defaults);
     this.#pushMiddleware = [...(options.middleware ?? [])];
-    this.#jobMiddleware = [...(options.jobMiddleware ?? [])];
+    this.#handlers = new Handlers(options.jobMiddleware);
     this.#logger = options.logger ?? silentLogger;
     this.#wid = options.wid ?? "test-worker";
   }
@@ -179,17 +172,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     type: JobType<Args> | string,
     handler: JobHandler<Args>,
   ): this {
-    const jobtype = typeof type === "string" ? type : type?.jobtype;
-    if (typeof jobtype !== "string" || jobtype.trim() === "") {
-      throw new ValidationError(
-        `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
-      );
-    }
-    if (typeof handler !== "function") {
-      throw new ValidationError(`The handler for ${jobtype} is not a function`);
-    }
-    const parse = typeof type === "string" ? undefined : type.parse;
-    this.#handlers.set(jobtype, { handler: handler as unknown as JobHandler, parse });
+    this.#handlers.register(type, handler);
     return this;
   }
 
@@ -211,7 +194,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     if (typeof middleware !== "function") {
       throw new ValidationError("Middleware must be a function");
     }
-    this.#jobMiddleware.push(middleware);
+    this.#handlers.use(middleware);
     return this;
   }
 
@@ -446,34 +429,12 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
   /** Runs one job as a Worker does (parse, middleware, handler); resolves with the job run. */
   async #run(stored: Job): Promise<Job> {
     const job = new Job(JSON.parse(JSON.stringify(stored.payload)) as JobPayload);
-    const registered = this.#handlers.get(job.jobtype);
-    if (registered === undefined) {
-      throw new UnknownJobTypeError(
-        `No handler is registered for jobtype ${JSON.stringify(job.jobtype)}`,
-      );
-    }
-    if (registered.parse) {
-      try {
-        (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
-      } catch (cause) {
-        throw new InvalidArgumentsError(
-          `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
-          { cause },
-        );
-      }
-    }
     const context: JobContext = {
       signal: this.#closing.signal,
       logger: this.#logger,
       wid: this.#wid,
     };
-    const run = (i: number): Promise<void> => {
-      const m = this.#jobMiddleware[i];
-      return m
-        ? m(job, context, () => run(i + 1))
-        : Promise.resolve(registered.handler(job, context)).then(() => {});
-    };
-    await run(0);
+    await this.#handlers.run(job, context);
     return job;
   }
 }

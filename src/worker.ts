@@ -15,6 +15,13 @@ import {
   ServerError,
   ValidationError,
 } from "./errors.ts";
+import {
+  type HandlerRegistry,
+  Handlers,
+  type JobContext,
+  type JobHandler,
+  type JobMiddleware,
+} from "./handlers.ts";
 import { Job, type JobType } from "./job.ts";
 import type { Logger } from "./logger.ts";
 import { type JobPayload, randomJid } from "./payload.ts";
@@ -23,94 +30,6 @@ import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { envSettings } from "./settings.ts";
 import { Slots } from "./slots.ts";
-
-/**
- * What a handler gets besides its job.
- *
- * @example
- * ```ts
- * import type { JobContext } from "@faktory-ts/faktory";
- * async function handler(ctx: JobContext) {
- *   const res = await fetch("https://example.com", { signal: ctx.signal });
- *   ctx.logger.info(`status ${res.status}`);
- * }
- * ```
- */
-export interface JobContext {
-  /**
-   * Aborts shortly before the job's reservation ends, or when a stopping
-   * worker's shutdown timeout is over. Pass it to whatever the handler awaits.
-   */
-  readonly signal: AbortSignal;
-  /** The worker's logger. */
-  readonly logger: Logger;
-  /** The worker's id. */
-  readonly wid: string;
-}
-
-/**
- * Runs one job. Resolving ACKs the job; throwing (or rejecting) FAILs it with
- * the error's name, message and stack.
- *
- * @example
- * ```ts
- * import type { JobHandler } from "@faktory-ts/faktory";
- * const greet: JobHandler<[name: string]> = (job) => {
- *   console.log(`Hello, ${job.args[0]}`);
- * };
- * ```
- */
-export type JobHandler<Args extends readonly unknown[] = readonly unknown[]> = (
-  job: Job<Args>,
-  context: JobContext,
-) => unknown;
-
-/**
- * Runs around every job, first one outermost: time it, trace it, change the
- * error. Call `next` to run the rest; throw to fail the job.
- *
- * @example
- * ```ts
- * import type { JobMiddleware } from "@faktory-ts/faktory";
- * const timing: JobMiddleware = async (job, ctx, next) => {
- *   const start = performance.now();
- *   try {
- *     await next();
- *   } finally {
- *     ctx.logger.info(`${job.jobtype} ${job.jid} took ${performance.now() - start} ms`);
- *   }
- * };
- * ```
- */
-export type JobMiddleware = (
-  job: Job,
-  context: JobContext,
-  next: () => Promise<void>,
-) => Promise<void>;
-
-/**
- * Where handlers and job middleware are registered: a {@linkcode Worker}, or
- * the test doubles of `@faktory-ts/faktory/testing`. Write the registration
- * once against this interface and use it in production and in tests.
- *
- * @example
- * ```ts
- * import { defineJob, type HandlerRegistry } from "@faktory-ts/faktory";
- * const SendEmail = defineJob<[to: string]>("SendEmail");
- * export function registerHandlers(registry: HandlerRegistry): void {
- *   registry.register(SendEmail, (job, { logger }) => logger.info(`mail to ${job.args[0]}`));
- * }
- * ```
- */
-export interface HandlerRegistry {
-  /** Registers the handler for a job type or a plain jobtype name (see {@linkcode Worker.register}). */
-  register<Args extends readonly unknown[]>(
-    type: JobType<Args> | string,
-    handler: JobHandler<Args>,
-  ): this;
-  /** Adds middleware around every job (see {@linkcode Worker.use}). */
-  use(middleware: JobMiddleware): this;
-}
 
 /**
  * Events a worker emits, with their arguments.
@@ -202,38 +121,11 @@ export class JobTimeoutError extends FaktoryError {}
  */
 export class WorkerStoppedError extends FaktoryError {}
 
-/**
- * No handler is registered for the job's jobtype; the job was failed.
- *
- * @example
- * ```ts
- * import { UnknownJobTypeError } from "@faktory-ts/faktory";
- * console.log(new UnknownJobTypeError("No handler for Foo").name); // UnknownJobTypeError
- * ```
- */
-export class UnknownJobTypeError extends FaktoryError {}
-
-/**
- * The job type's `parse` refused the job's arguments; the job was failed.
- *
- * @example
- * ```ts
- * import { InvalidArgumentsError } from "@faktory-ts/faktory";
- * console.log(new InvalidArgumentsError("bad args").name); // InvalidArgumentsError
- * ```
- */
-export class InvalidArgumentsError extends FaktoryError {}
-
 interface Running {
   readonly job: Job;
   readonly controller: AbortController;
   /** Settles once the outcome was reported (or given up on). */
   readonly reported: Promise<void>;
-}
-
-interface Registered {
-  readonly handler: JobHandler;
-  readonly parse: ((args: unknown[]) => readonly unknown[]) | undefined;
 }
 
 /**
@@ -273,8 +165,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   readonly #shutdownTimeout: number;
   readonly #heartbeatInterval: number;
   readonly #margin: number;
-  readonly #handlers = new Map<string, Registered>();
-  readonly #middleware: JobMiddleware[];
+  readonly #handlers: Handlers;
   // deno-lint-ignore no-explicit-any
   readonly #listeners = new Map<keyof WorkerEvents, Set<(...args: any[]) => void>>();
   // A Set, not a map by jid: a job pushed twice may run twice at once.
@@ -340,7 +231,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     this.#shutdownTimeout = ms(options.shutdownTimeout, 25_000, "shutdownTimeout");
     this.#heartbeatInterval = ms(options.heartbeatInterval, 15_000, "heartbeatInterval");
     this.#margin = ms(options.reservationMargin, 5_000, "reservationMargin");
-    this.#middleware = [...(options.middleware ?? [])];
+    this.#handlers = new Handlers(options.middleware);
     this.#slots = new Slots(this.#concurrency);
   }
 
@@ -373,17 +264,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     type: JobType<Args> | string,
     handler: JobHandler<Args>,
   ): this {
-    const jobtype = typeof type === "string" ? type : type.jobtype;
-    if (typeof jobtype !== "string" || jobtype.trim() === "") {
-      throw new ValidationError(
-        `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
-      );
-    }
-    if (typeof handler !== "function") {
-      throw new ValidationError(`The handler for ${jobtype} is not a function`);
-    }
-    const parse = typeof type === "string" ? undefined : type.parse;
-    this.#handlers.set(jobtype, { handler: handler as unknown as JobHandler, parse });
+    this.#handlers.register(type, handler);
     return this;
   }
 
@@ -396,7 +277,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    * ```
    */
   use(middleware: JobMiddleware): this {
-    this.#middleware.push(middleware);
+    this.#handlers.use(middleware);
     return this;
   }
 
@@ -631,7 +512,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     }, limit);
     const started = Date.now();
     this.#emit("start", job);
-    const handled = this.#handle(job, context).then(
+    const handled = this.#handlers.run(job, context).then(
       () => undefined,
       (e: unknown) => e ?? new Error(String(e)),
     );
@@ -659,32 +540,6 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     if (abortedFirst && late === undefined) {
       this.#logger.warn(`Job ${job.jid} finished after it was failed; it will run again`);
     }
-  }
-
-  async #handle(job: Job, context: JobContext): Promise<void> {
-    const registered = this.#handlers.get(job.jobtype);
-    if (registered === undefined) {
-      throw new UnknownJobTypeError(
-        `No handler is registered for jobtype ${JSON.stringify(job.jobtype)}`,
-      );
-    }
-    if (registered.parse) {
-      try {
-        (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
-      } catch (cause) {
-        throw new InvalidArgumentsError(
-          `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
-          { cause },
-        );
-      }
-    }
-    const run = (i: number): Promise<void> => {
-      const m = this.#middleware[i];
-      return m
-        ? m(job, context, () => run(i + 1))
-        : Promise.resolve(registered.handler(job, context)).then(() => {});
-    };
-    await run(0);
   }
 
   /**

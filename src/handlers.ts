@@ -1,0 +1,191 @@
+/**
+ * Handlers and job middleware: registering them, and running one job
+ * through them. Shared by the {@linkcode Worker} and the test doubles of
+ * `./testing`, so a job runs the same way in both.
+ *
+ * @module
+ */
+
+import { FaktoryError, ValidationError } from "./errors.ts";
+import type { Job, JobType } from "./job.ts";
+import type { Logger } from "./logger.ts";
+
+/**
+ * What a handler gets besides its job.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "@faktory-ts/faktory";
+ * async function handler(ctx: JobContext) {
+ *   const res = await fetch("https://example.com", { signal: ctx.signal });
+ *   ctx.logger.info(`status ${res.status}`);
+ * }
+ * ```
+ */
+export interface JobContext {
+  /**
+   * Aborts shortly before the job's reservation ends, or when a stopping
+   * worker's shutdown timeout is over. Pass it to whatever the handler awaits.
+   */
+  readonly signal: AbortSignal;
+  /** The worker's logger. */
+  readonly logger: Logger;
+  /** The worker's id. */
+  readonly wid: string;
+}
+
+/**
+ * Runs one job. Resolving ACKs the job; throwing (or rejecting) FAILs it with
+ * the error's name, message and stack.
+ *
+ * @example
+ * ```ts
+ * import type { JobHandler } from "@faktory-ts/faktory";
+ * const greet: JobHandler<[name: string]> = (job) => {
+ *   console.log(`Hello, ${job.args[0]}`);
+ * };
+ * ```
+ */
+export type JobHandler<Args extends readonly unknown[] = readonly unknown[]> = (
+  job: Job<Args>,
+  context: JobContext,
+) => unknown;
+
+/**
+ * Runs around every job, first one outermost: time it, trace it, change the
+ * error. Call `next` to run the rest; throw to fail the job.
+ *
+ * @example
+ * ```ts
+ * import type { JobMiddleware } from "@faktory-ts/faktory";
+ * const timing: JobMiddleware = async (job, ctx, next) => {
+ *   const start = performance.now();
+ *   try {
+ *     await next();
+ *   } finally {
+ *     ctx.logger.info(`${job.jobtype} ${job.jid} took ${performance.now() - start} ms`);
+ *   }
+ * };
+ * ```
+ */
+export type JobMiddleware = (
+  job: Job,
+  context: JobContext,
+  next: () => Promise<void>,
+) => Promise<void>;
+
+/**
+ * Where handlers and job middleware are registered: a {@linkcode Worker}, or
+ * the test doubles of `@faktory-ts/faktory/testing`. Write the registration
+ * once against this interface and use it in production and in tests.
+ *
+ * @example
+ * ```ts
+ * import { defineJob, type HandlerRegistry } from "@faktory-ts/faktory";
+ * const SendEmail = defineJob<[to: string]>("SendEmail");
+ * export function registerHandlers(registry: HandlerRegistry): void {
+ *   registry.register(SendEmail, (job, { logger }) => logger.info(`mail to ${job.args[0]}`));
+ * }
+ * ```
+ */
+export interface HandlerRegistry {
+  /** Registers the handler for a job type or a plain jobtype name (see {@linkcode Worker.register}). */
+  register<Args extends readonly unknown[]>(
+    type: JobType<Args> | string,
+    handler: JobHandler<Args>,
+  ): this;
+  /** Adds middleware around every job (see {@linkcode Worker.use}). */
+  use(middleware: JobMiddleware): this;
+}
+
+/**
+ * No handler is registered for the job's jobtype; the job was failed.
+ *
+ * @example
+ * ```ts
+ * import { UnknownJobTypeError } from "@faktory-ts/faktory";
+ * console.log(new UnknownJobTypeError("No handler for Foo").name); // UnknownJobTypeError
+ * ```
+ */
+export class UnknownJobTypeError extends FaktoryError {}
+
+/**
+ * The job type's `parse` refused the job's arguments; the job was failed.
+ *
+ * @example
+ * ```ts
+ * import { InvalidArgumentsError } from "@faktory-ts/faktory";
+ * console.log(new InvalidArgumentsError("bad args").name); // InvalidArgumentsError
+ * ```
+ */
+export class InvalidArgumentsError extends FaktoryError {}
+
+interface Registered {
+  readonly handler: JobHandler;
+  readonly parse: ((args: unknown[]) => readonly unknown[]) | undefined;
+}
+
+/** The handlers by jobtype and the middleware around them. */
+export class Handlers {
+  readonly #handlers = new Map<string, Registered>();
+  readonly #middleware: JobMiddleware[];
+
+  /** Starts with this middleware, first one outermost. */
+  constructor(middleware: readonly JobMiddleware[] = []) {
+    this.#middleware = [...middleware];
+  }
+
+  /** Registers (or replaces) the handler for a job type or jobtype name. */
+  register<Args extends readonly unknown[]>(
+    type: JobType<Args> | string,
+    handler: JobHandler<Args>,
+  ): void {
+    const jobtype = typeof type === "string" ? type : type?.jobtype;
+    if (typeof jobtype !== "string" || jobtype.trim() === "") {
+      throw new ValidationError(
+        `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
+      );
+    }
+    if (typeof handler !== "function") {
+      throw new ValidationError(`The handler for ${jobtype} is not a function`);
+    }
+    const parse = typeof type === "string" ? undefined : type.parse;
+    this.#handlers.set(jobtype, { handler: handler as unknown as JobHandler, parse });
+  }
+
+  /** Adds middleware inside what was added before. */
+  use(middleware: JobMiddleware): void {
+    this.#middleware.push(middleware);
+  }
+
+  /**
+   * Runs the job: finds its handler (else `UnknownJobTypeError`), applies
+   * the job type's `parse` (else `InvalidArgumentsError`), then the
+   * middleware and the handler.
+   */
+  async run(job: Job, context: JobContext): Promise<void> {
+    const registered = this.#handlers.get(job.jobtype);
+    if (registered === undefined) {
+      throw new UnknownJobTypeError(
+        `No handler is registered for jobtype ${JSON.stringify(job.jobtype)}`,
+      );
+    }
+    if (registered.parse) {
+      try {
+        (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
+      } catch (cause) {
+        throw new InvalidArgumentsError(
+          `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
+          { cause },
+        );
+      }
+    }
+    const run = (i: number): Promise<void> => {
+      const m = this.#middleware[i];
+      return m
+        ? m(job, context, () => run(i + 1))
+        : Promise.resolve(registered.handler(job, context)).then(() => {});
+    };
+    await run(0);
+  }
+}
