@@ -5,7 +5,8 @@
  * @module
  */
 
-import { Client, type ClientOptions, resolveOptions } from "./client.ts";
+import { type ClientOptions, resolveOptions } from "./client.ts";
+import { Pool } from "./pool.ts";
 import { ValidationError } from "./errors.ts";
 import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
@@ -95,18 +96,12 @@ export interface JobPusher {
  * ```
  */
 export class Producer implements AsyncDisposable, JobPusher {
-  readonly #clients: Client[];
-  readonly #busy: number[];
+  readonly #pool: Pool;
   readonly #defaults: JobOptions;
   readonly #middleware: readonly PushMiddleware[];
 
-  private constructor(
-    clients: Client[],
-    defaults: JobOptions,
-    middleware: readonly PushMiddleware[],
-  ) {
-    this.#clients = clients;
-    this.#busy = clients.map(() => 0);
+  private constructor(pool: Pool, defaults: JobOptions, middleware: readonly PushMiddleware[]) {
+    this.#pool = pool;
     this.#defaults = defaults;
     this.#middleware = middleware;
   }
@@ -123,15 +118,8 @@ export class Producer implements AsyncDisposable, JobPusher {
     if (!Number.isInteger(size) || size < 1 || size > 1000) {
       throw new ValidationError(`Invalid poolSize ${size}: use a whole number from 1 to 1000`);
     }
-    const opened = await Promise.allSettled(Array.from({ length: size }, () => Client.connect(o)));
-    const clients = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-    const failed = opened.find((r) => r.status === "rejected");
-    if (failed) {
-      await Promise.all(clients.map((c) => c.close()));
-      throw failed.reason;
-    }
     return new Producer(
-      clients,
+      await Pool.connect(o, size),
       mergeOptions({ queue: env.queue }, o.defaults),
       o.middleware ?? [],
     );
@@ -152,7 +140,7 @@ export class Producer implements AsyncDisposable, JobPusher {
     args: NoInfer<Args>,
   ): Promise<string> {
     const job = buildPayload(this.#compose(options), args);
-    await this.#withClient((client) => this.#through(job, () => client.push(job).then(() => {})));
+    await this.#pool.use((client) => this.#through(job, () => client.push(job).then(() => {})));
     return job.jid;
   }
 
@@ -179,7 +167,7 @@ export class Producer implements AsyncDisposable, JobPusher {
     const refused: Record<string, string> = {};
     for (let i = 0; i < jobs.length; i += 1000) {
       const batch = jobs.slice(i, i + 1000);
-      Object.assign(refused, await this.#withClient((client) => client.pushBulk(batch)));
+      Object.assign(refused, await this.#pool.use((client) => client.pushBulk(batch)));
     }
     if (Object.keys(refused).length > 0) throw new BulkPushError(refused);
     return jobs.map((j) => j.jid);
@@ -187,7 +175,7 @@ export class Producer implements AsyncDisposable, JobPusher {
 
   /** Closes every connection after the pushes under way are done. */
   async close(): Promise<void> {
-    await Promise.all(this.#clients.map((c) => c.close()));
+    await this.#pool.close();
   }
 
   /** Same as {@linkcode Producer.close}, for `await using`. */
@@ -205,18 +193,6 @@ export class Producer implements AsyncDisposable, JobPusher {
   #through(job: JobPayload, push: () => Promise<void>, i = 0): Promise<void> {
     const m = this.#middleware[i];
     return m ? m(job, () => this.#through(job, push, i + 1)) : push();
-  }
-
-  /** Runs `use` on the connection with the fewest pushes under way. */
-  async #withClient<T>(use: (client: Client) => Promise<T>): Promise<T> {
-    let index = 0;
-    for (let i = 1; i < this.#busy.length; i++) if (this.#busy[i]! < this.#busy[index]!) index = i;
-    this.#busy[index]!++;
-    try {
-      return await use(this.#clients[index]!);
-    } finally {
-      this.#busy[index]!--;
-    }
   }
 }
 

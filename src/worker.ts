@@ -7,7 +7,7 @@
 
 import { backoffDelay, sleep } from "./backoff.ts";
 import { Client, type ClientOptions, resolveOptions, type WorkerState } from "./client.ts";
-import { Reporters } from "./reporters.ts";
+import { Pool } from "./pool.ts";
 import {
   ConnectionError,
   FaktoryError,
@@ -176,7 +176,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   #slots: Slots;
   #status: WorkerStatus = "idle";
   // ACK/FAIL connections, one per fetcher: one alone caps a worker near 5,000 jobs/s.
-  #reporter: Reporters | undefined;
+  #reporter: Pool | undefined;
   #stopped: Promise<void> | undefined;
   /** Aborts when `stop` is called: `run` winds down. */
   readonly #stopping = new AbortController();
@@ -316,7 +316,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       // The heartbeat connection says HELLO first, so the server sends
       // quiet/terminate to it; the others only carry the same wid.
       heartbeat = await Client.connect(clientOptions);
-      this.#reporter = await Reporters.connect(clientOptions, this.#fetchers);
+      this.#reporter = await Pool.connect(clientOptions, this.#fetchers);
     } catch (e) {
       this.#status = "stopped";
       await this.#reporter?.close();
@@ -477,7 +477,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
         "a job needs a jid, a jobtype and an args array",
     );
     this.#error(error);
-    if (named) this.#reporter!.fail(jid, error).catch((e) => this.#error(e));
+    if (named) this.#reporter!.use((c) => c.fail(jid, error)).catch((e) => this.#error(e));
   }
 
   /** Queue order for the next FETCH: fixed, or a weighted shuffle. */
@@ -553,8 +553,9 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     const reservationEnd = Date.now() + job.reserveFor * 1000 - elapsed;
     for (let attempt = 0;; attempt++) {
       try {
-        if (error === undefined) await this.#reporter!.ack(job.jid);
-        else await this.#reporter!.fail(job.jid, error);
+        await this.#reporter!.use((c) =>
+          error === undefined ? c.ack(job.jid) : c.fail(job.jid, error)
+        );
         break;
       } catch (e) {
         // A FAIL sent again after its reply was lost finds the job gone: it got through.
