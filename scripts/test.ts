@@ -1,7 +1,8 @@
 /**
  * Runs the whole test pipeline (`deno task test`):
  *
- *   check -> install_deps.sh -> build:npm -> tests on Deno, Bun and Node -> soak
+ *   check -> install_deps.sh -> build:npm -> tests on Deno, Bun and Node -> check:jsr
+ *   -> check:pack -> soak
  *
  * one after the other (the machine has 2 cores), streaming their output, then
  * prints one line per step and runtime and, last, `N passed, K failed` alone
@@ -445,7 +446,12 @@ for (const name of selected) {
   await runRuntime(name, files);
 }
 
-// The soak (reconnects, cuts and restarts under load) runs with the full suite only.
+// The publishing checks and the soak (reconnects, cuts and restarts under
+// load) run with the full suite only.
+if (selected.length === 3 && paths.length === 0 && !skipCheck) {
+  await step("check:jsr", () => run(`${bin}/deno`, ["task", "check:jsr"]));
+  await step("check:pack", () => run(`${bin}/deno`, ["task", "check:pack"]));
+}
 if (selected.includes("deno") && paths.length === 0 && !skipSoak) {
   await step("soak", async () => {
     const args = ["run", "-A", "scripts/soak.ts", "--jobs", "20000"];
