@@ -39,6 +39,10 @@ describe("producer on a real Faktory", () => {
     await producer.perform({ jobtype: "E" }, []);
     assert.equal(await size("from-env"), 1);
     await producer.close();
+    // The server notices the closed connections a moment after END.
+    for (let i = 0; i < 100 && (await connections()) !== before; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.equal(await connections(), before);
   });
 
