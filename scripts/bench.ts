@@ -12,7 +12,8 @@
  *            half pushing, half fetching and ACKing, 5 queues, 1 % FAILed);
  *            the Go figure is that very program, the others reproduce it
  *   connect  connect + HELLO against a password-protected server
- *   rss      peak RSS of a worker draining 10,000 and 100,000 jobs (a leak check)
+ *   rss      peak RSS, and live heap after a forced GC, of a worker draining
+ *            10,000 and 100,000 jobs (a leak check)
  *
  * Every client run is its own process (scripts/bench/*.mjs, the Go programs),
  * wrapped in /usr/bin/time for its process CPU and peak RSS; the runners also
@@ -31,7 +32,9 @@
  *   --scenarios a,b        only these: push-seq, push-conc, pushb-100, pushb-1000,
  *                          drain-1, drain-10, drain-50, mixed, connect, rss
  *   --out DIR              where to write the results
- *   --skip-build           use the existing npm/ build and Go binaries
+ *   --from FILE            render FILE (an earlier results.json) again, measure nothing
+ *   --skip-build           reuse the last compile for Node (build/bench-npm/, from
+ *                          tsconfig.npm.json) and the Go binaries in .cache/bin/
  *
  * @module
  */
@@ -83,6 +86,7 @@ let rssOnly = false;
 let repeat = 1;
 let skipBuild = false;
 let outDir: string | undefined;
+let from: string | undefined;
 const onlyClients = new Set<string>();
 const onlyScenarios = new Set<string>();
 {
@@ -107,6 +111,7 @@ const onlyScenarios = new Set<string>();
     else if (flag === "--repeat") repeat = Number(value());
     else if (flag === "--skip-build") skipBuild = true;
     else if (flag === "--out") outDir = value();
+    else if (flag === "--from") from = value();
     else if (flag === "--clients") list(onlyClients, CLIENT_IDS);
     else if (flag === "--scenarios") list(onlyScenarios, SCENARIO_IDS);
     else if (flag === "-h" || flag === "--help") usage(0);
@@ -120,7 +125,28 @@ const onlyScenarios = new Set<string>();
     usage(2);
   }
 }
-outDir ??= quick ? "build/bench" : "bench";
+/** With --from: an earlier run's results.json, rendered again instead of measuring. */
+const prior = from === undefined ? undefined : JSON.parse(await Deno.readTextFile(from)) as {
+  date: string;
+  command: string;
+  quick: boolean;
+  repeat: number;
+  machine: { cpus: number; model?: string; loadBefore: string; loadAfter: string };
+  versions: Record<string, string>;
+  clients: Record<string, string>;
+  failures: { scenario: string; client: string; error: string }[];
+  runs: Run[];
+};
+if (prior) {
+  quick = prior.quick;
+  repeat = prior.repeat;
+  for (const id of Object.keys(prior.clients)) onlyClients.add(id);
+}
+outDir ??= from !== undefined
+  ? from.replace(/\/?[^/]*$/, "") || "."
+  : quick
+  ? "build/bench"
+  : "bench";
 
 // ---- scenarios and clients -----------------------------------------------------
 
@@ -201,7 +227,7 @@ const CLIENTS: ClientDef[] = [
     id: "ours-deno",
     label: "faktory-ts, Deno",
     color: "#2a7ab0",
-    command: ours([`${bin}/deno`, "run", "-A", "scripts/bench/ours.mjs"]),
+    command: ours([`${bin}/deno`, "run", "-A", "--v8-flags=--expose-gc", "scripts/bench/ours.mjs"]),
   },
   {
     id: "ours-bun",
@@ -213,7 +239,10 @@ const CLIENTS: ClientDef[] = [
     id: "ours-node",
     label: "faktory-ts, Node (npm build)",
     color: "#3c9a50",
-    command: ours(["node", "scripts/bench/ours.mjs"], `../../${NODE_LIB_DIR}/esm/mod.js`),
+    command: ours(
+      ["node", "--expose-gc", "scripts/bench/ours.mjs"],
+      `../../${NODE_LIB_DIR}/esm/mod.js`,
+    ),
   },
   {
     id: "go",
@@ -479,106 +508,121 @@ function describe(m: Measured): string {
   } MiB`;
 }
 
-const started = new Date();
-const loadBefore = await loadAverage();
-await prepare();
+/** Runs every selected measurement; fills `runs`, `failures` and `versions`. */
+async function measureAll(): Promise<void> {
+  const version = async (name: string, cmd: string, args: string[]) => {
+    versions[name] = await capture(cmd, args).then((t) => t.split("\n")[0]!, () => "?");
+  };
+  await version("deno", `${bin}/deno`, ["-V"]);
+  await version("bun", `${bin}/bun`, ["-v"]);
+  await version("node", "node", ["-v"]);
+  await version("go", goBin, ["version"]);
+  await version("faktory-worker", "node", [
+    "-p",
+    'require("./node_modules/faktory-worker/package.json").version',
+  ]);
 
-const versions: Record<string, string> = {};
-const version = async (name: string, cmd: string, args: string[]) => {
-  versions[name] = await capture(cmd, args).then((t) => t.split("\n")[0]!, () => "?");
-};
-await version("deno", `${bin}/deno`, ["-V"]);
-await version("bun", `${bin}/bun`, ["-v"]);
-await version("node", "node", ["-v"]);
-await version("go", goBin, ["version"]);
-await version("faktory-worker", "node", [
-  "-p",
-  'require("./node_modules/faktory-worker/package.json").version',
-]);
-
-out(`\nbench: ${quick ? "quick" : "full"} run, repeat ${repeat}, load average ${loadBefore}`);
-const server = await startFaktory();
-let passwordServer: FaktoryServer | undefined;
-await version("faktory", await faktoryBinary(), ["-v"]);
-try {
-  // Warm-up: the first start of each runtime compiles and caches the sources.
-  const warmup: Scenario = { id: "push-seq", title: "warm-up", mode: "push-seq", jobs: 10 };
-  for (const client of clients) {
-    await runClient(client.command(warmup)!, server.url, 60_000).catch((e) =>
-      err(`!!! warm-up of ${client.id} failed: ${e instanceof Error ? e.message : e}`)
-    );
+  out(`\nbench: ${quick ? "quick" : "full"} run, repeat ${repeat}, load average ${loadBefore}`);
+  const server = await startFaktory();
+  let passwordServer: FaktoryServer | undefined;
+  // Ctrl-C or a kill: stop the servers (and their Redis) before exiting.
+  for (const name of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(name, () => {
+      void Promise.all([server.stop(), passwordServer?.stop()]).finally(() => Deno.exit(130));
+    });
   }
-  for (const scenario of scenarios) {
-    if (scenario.id === "rss") continue;
-    let url = server.url;
-    if (scenario.password) {
-      passwordServer ??= await startFaktory({ password: "bench-secret" });
-      url = passwordServer.url;
+  await version("faktory", await faktoryBinary(), ["-v"]);
+  try {
+    // Warm-up: the first start of each runtime compiles and caches the sources.
+    const warmup: Scenario = { id: "push-seq", title: "warm-up", mode: "push-seq", jobs: 10 };
+    for (const client of clients) {
+      await runClient(client.command(warmup)!, server.url, 60_000).catch((e) =>
+        err(`!!! warm-up of ${client.id} failed: ${e instanceof Error ? e.message : e}`)
+      );
     }
-    out(
-      `\n== ${scenario.title} (${scenario.jobs || scenario.concurrency} ${
-        scenario.jobs ? "jobs" : "connects"
-      })`,
-    );
-    for (let r = 0; r < repeat; r++) {
-      for (const client of clients) {
-        const command = client.command(scenario);
-        if (command === undefined) continue;
-        const m = await measureOnce(
-          scenario.id,
-          client,
-          command,
-          url,
-          () => scenario.password ? Promise.resolve() : reset(url, scenario.preload),
-          scenario.jobs,
-        );
-        if (m === undefined) continue;
-        const run: Run = { scenario: scenario.id, client: client.id, repeat: r, ...m };
-        if (m.jobs > 0) run.jobsPerSec = round(m.jobs / m.seconds, 0);
-        runs.push(run);
-        out(`   ${client.id.padEnd(15)} ${describe(m)}`);
+    for (const scenario of scenarios) {
+      if (scenario.id === "rss") continue;
+      let url = server.url;
+      if (scenario.password) {
+        passwordServer ??= await startFaktory({ password: "bench-secret" });
+        url = passwordServer.url;
       }
-    }
-  }
-  if (wanted("rss")) {
-    out(`\n== RSS check: drain at concurrency 10, ${SIZE.rssSmall} vs ${SIZE.rssLarge} jobs`);
-    for (let r = 0; r < repeat; r++) {
-      for (const client of ourRuntimes) {
-        for (const jobs of [SIZE.rssSmall, SIZE.rssLarge]) {
-          const s: Scenario = {
-            id: "rss",
-            title: "rss",
-            mode: "drain",
-            jobs,
-            concurrency: 10,
-            preload: jobs,
-          };
+      out(
+        `\n== ${scenario.title} (${scenario.jobs || scenario.concurrency} ${
+          scenario.jobs ? "jobs" : "connects"
+        })`,
+      );
+      for (let r = 0; r < repeat; r++) {
+        for (const client of clients) {
+          const command = client.command(scenario);
+          if (command === undefined) continue;
           const m = await measureOnce(
-            `rss-${jobs}`,
+            scenario.id,
             client,
-            client.command(s)!,
-            server.url,
-            () => reset(server.url, jobs),
-            jobs,
+            command,
+            url,
+            () => scenario.password ? Promise.resolve() : reset(url, scenario.preload),
+            scenario.jobs,
           );
           if (m === undefined) continue;
-          runs.push({
-            scenario: `rss-${jobs}`,
-            client: client.id,
-            repeat: r,
-            ...m,
-            jobsPerSec: round(m.jobs / m.seconds, 0),
-          });
-          out(`   ${client.id.padEnd(15)} ${String(jobs).padStart(6)} jobs: ${describe(m)}`);
+          const run: Run = { scenario: scenario.id, client: client.id, repeat: r, ...m };
+          if (m.jobs > 0) run.jobsPerSec = round(m.jobs / m.seconds, 0);
+          runs.push(run);
+          out(`   ${client.id.padEnd(15)} ${describe(m)}`);
         }
       }
     }
+    if (wanted("rss")) {
+      out(`\n== RSS check: drain at concurrency 10, ${SIZE.rssSmall} vs ${SIZE.rssLarge} jobs`);
+      for (let r = 0; r < repeat; r++) {
+        for (const client of ourRuntimes) {
+          for (const jobs of [SIZE.rssSmall, SIZE.rssLarge]) {
+            const s: Scenario = {
+              id: "rss",
+              title: "rss",
+              mode: "drain",
+              jobs,
+              concurrency: 10,
+              preload: jobs,
+            };
+            const m = await measureOnce(
+              `rss-${jobs}`,
+              client,
+              client.command(s)!,
+              server.url,
+              () => reset(server.url, jobs),
+              jobs,
+            );
+            if (m === undefined) continue;
+            runs.push({
+              scenario: `rss-${jobs}`,
+              client: client.id,
+              repeat: r,
+              ...m,
+              jobsPerSec: round(m.jobs / m.seconds, 0),
+            });
+            out(`   ${client.id.padEnd(15)} ${String(jobs).padStart(6)} jobs: ${describe(m)}`);
+          }
+        }
+      }
+    }
+  } finally {
+    await server.stop();
+    await passwordServer?.stop();
   }
-} finally {
-  await server.stop();
-  await passwordServer?.stop();
 }
-const loadAfter = await loadAverage();
+
+const started = prior ? new Date(prior.date) : new Date();
+const versions: Record<string, string> = prior?.versions ?? {};
+const loadBefore = prior?.machine.loadBefore ?? await loadAverage();
+if (prior) {
+  runs.push(...prior.runs);
+  failures.push(...prior.failures);
+} else {
+  await prepare();
+  await measureAll();
+}
+const loadAfter = prior?.machine.loadAfter ?? await loadAverage();
 
 // ---- summary -------------------------------------------------------------------
 
@@ -587,6 +631,8 @@ interface Cell {
   cpuPer10k?: number;
   cpuSource?: "phase" | "process";
   peakRssMb?: number;
+  /** JavaScript heap in use after a forced full GC at the end (drain runs of this library). */
+  liveHeapMb?: number;
   connectMs?: { median: number; min: number; max: number };
   runs: number;
 }
@@ -608,6 +654,9 @@ for (const scenario of [...new Set(runs.map((r) => r.scenario))]) {
       cell.cpuSource = phase ? "phase" : "process";
     }
     cell.peakRssMb = round(median(mine.map((r) => (r.peakRssKb ?? 0) / 1024)), 1);
+    if (mine.every((r) => typeof r.liveHeapKb === "number")) {
+      cell.liveHeapMb = round(median(mine.map((r) => (r.liveHeapKb as number) / 1024)), 1);
+    }
     const ms = mine.flatMap((r) => r.ms ?? []);
     if (ms.length > 0) {
       cell.connectMs = {
@@ -706,9 +755,22 @@ for (const c of ourRuntimes) {
       holds: v <= 1.1,
     });
   }
+  const liveSmall = cell(`rss-${SIZE.rssSmall}`, id)?.liveHeapMb;
+  const liveLarge = cell(`rss-${SIZE.rssLarge}`, id)?.liveHeapMb;
+  if (liveSmall && liveLarge) {
+    const v = round(liveLarge / liveSmall, 3);
+    targets.push({
+      target: `(leak check) live heap after GC, ${SIZE.rssLarge} vs ${SIZE.rssSmall} jobs`,
+      client: id,
+      value: v,
+      required: "<= 1.10",
+      holds: v <= 1.1,
+    });
+  }
 }
 
-const command = `deno task bench${Deno.args.length ? ` ${Deno.args.join(" ")}` : ""}`;
+const command = prior?.command ??
+  `deno task bench${Deno.args.length ? ` ${Deno.args.join(" ")}` : ""}`;
 const results = {
   date: started.toISOString(),
   command,
@@ -716,9 +778,11 @@ const results = {
   repeat,
   sizes: SIZE,
   machine: {
-    cpus: navigator.hardwareConcurrency,
-    model: (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
-      .match(/^model name\s*:\s*(.*)$/m)?.[1],
+    ...prior?.machine ?? {
+      cpus: navigator.hardwareConcurrency,
+      model: (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
+        .match(/^model name\s*:\s*(.*)$/m)?.[1],
+    },
     loadBefore,
     loadAfter,
   },
@@ -736,12 +800,14 @@ await Deno.writeTextFile(`${outDir}/results.json`, `${JSON.stringify(results, nu
 const markdown = renderMarkdown();
 await Deno.writeTextFile(`${outDir}/results.md`, markdown);
 await Deno.writeTextFile(`${outDir}/jobs_per_sec.svg`, renderSvg());
-out(`\n${markdown}`);
+// In the repo's own style, so that `deno task check` (deno fmt --check) passes on bench/.
+const written = ["results.md", "results.json", "jobs_per_sec.svg"].map((f) => `${outDir}/${f}`);
+await new Deno.Command(`${bin}/deno`, { args: ["fmt", "--quiet", ...written], stderr: "null" })
+  .output().catch(() => {});
+out(`\n${await Deno.readTextFile(`${outDir}/results.md`)}`);
 out(`bench: wrote ${outDir}/results.md, ${outDir}/results.json, ${outDir}/jobs_per_sec.svg`);
-if (failures.length > 0) {
-  err(`bench: ${failures.length} run(s) failed`);
-  Deno.exit(1);
-}
+if (failures.length > 0) err(`bench: ${failures.length} run(s) failed`);
+Deno.exit(failures.length > 0 ? 1 : 0); // also ends the signal listeners
 
 // ---- rendering -----------------------------------------------------------------
 
@@ -778,7 +844,7 @@ function renderMarkdown(): string {
     }, Bun ${versions.bun}, Node ${versions.node}, ${versions.go}, ` +
       `faktory-worker ${
         versions["faktory-worker"]
-      }, Faktory ${versions.faktory}; client and server share the machine.`,
+      }, ${versions.faktory}; client and server share the machine.`,
     "",
   );
   lines.push(
@@ -786,6 +852,15 @@ function renderMarkdown(): string {
       SIZE.push * 5
     }); drain ${SIZE.drain} ` +
       `preloaded jobs; mixed \`${SIZE.mixed} 10\`; connect ${SIZE.connect} sequential connections.`,
+    "",
+    "How each client runs them: *PUSH, 50 concurrent*: this library's Producer (a pool of 4",
+    "pipelined connections), Go 50 goroutines with a connection each (its client does not",
+    "pipeline), faktory-worker its Client's pool (20). *PUSHB*: one command at a time on one",
+    "connection. *drain*: this library's Worker (defaults: `fetchers` = concurrency up to 16, as",
+    "many ACK connections), Go one goroutine and connection per slot doing FETCH then ACK (the",
+    "load tester's poppers), faktory-worker its Worker (pool of concurrency + 2); timed from the",
+    "first job (Go: from connected) to the last confirmed ACK. *mixed*: each thread a client of its",
+    "own, as in the load tester.",
     "",
   );
   const jobScenarios = SCENARIOS.filter((s) => s.mode !== "connect").map((s) => s.id);
@@ -818,11 +893,13 @@ function renderMarkdown(): string {
   );
   const rssRows = [`rss-${SIZE.rssSmall}`, `rss-${SIZE.rssLarge}`];
   table(
-    "RSS check: peak RSS (MiB) of a worker draining N jobs at concurrency 10",
+    "RSS check: a worker draining N jobs at concurrency 10: peak RSS MiB / live heap after GC MiB (jobs/s)",
     rssRows,
     (s, c) => {
       const x = summary[s]?.[c];
-      return x?.peakRssMb === undefined ? undefined : `${x.peakRssMb} (${x.jobsPerSec} jobs/s)`;
+      return x?.peakRssMb === undefined
+        ? undefined
+        : `${x.peakRssMb} / ${x.liveHeapMb ?? "–"} (${x.jobsPerSec} jobs/s)`;
     },
     (s) => `${Number(s.slice(4)).toLocaleString("en-US")} jobs`,
   );
@@ -845,14 +922,16 @@ function renderMarkdown(): string {
       const x = summary[a]?.[ca]?.jobsPerSec, y = summary[b]?.[cb]?.jobsPerSec;
       return x && y ? (x / y).toFixed(2) : "–";
     };
-    lines.push(
-      `For reference: the Go client's PUSHB x 1000 / sequential PUSH = ${
-        ratio("pushb-1000", "push-seq", "go", "go")
-      }; faktory-worker / Go at drain concurrency 10 = ${
-        ratio("drain-10", "drain-10", "faktory-worker", "go")
-      }, at 50 = ${ratio("drain-50", "drain-50", "faktory-worker", "go")}.`,
-      "",
-    );
+    if (summary["push-seq"]?.go || summary["drain-10"]?.go) {
+      lines.push(
+        `For reference: the Go client's PUSHB x 1000 / sequential PUSH = ${
+          ratio("pushb-1000", "push-seq", "go", "go")
+        }; faktory-worker / Go at drain concurrency 10 = ${
+          ratio("drain-10", "drain-10", "faktory-worker", "go")
+        }, at 50 = ${ratio("drain-50", "drain-50", "faktory-worker", "go")}.`,
+        "",
+      );
+    }
   }
   if (failures.length > 0) {
     lines.push("### Failed runs", "");
@@ -870,7 +949,7 @@ function renderSvg(): string {
   const shown = clients.filter((c) => panels.some((p) => summary[p.id]?.[c.id]?.jobsPerSec));
   const cols = 2, panelW = 460, barH = 18, gap = 6, labelW = 0;
   const panelH = 40 + shown.length * (barH + gap);
-  const legendH = 30 + shown.length * 18;
+  const legendH = 38 + shown.length * 18;
   const width = cols * panelW + 20;
   const height = legendH + Math.ceil(panels.length / cols) * (panelH + 10) + 10;
   const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");

@@ -40,6 +40,20 @@ export function peakRssKb() {
 }
 
 /**
+ * The JavaScript heap still in use after a full garbage collection, in KiB:
+ * what a leak would make grow. Needs `--expose-gc` (Node), `--v8-flags=--expose-gc`
+ * (Deno); Bun has `Bun.gc`. Undefined without a way to collect.
+ */
+export function liveHeapKb() {
+  const bun = /** @type {any} */ (globalThis).Bun;
+  const gc = /** @type {any} */ (globalThis).gc ?? (bun ? () => bun.gc(true) : undefined);
+  if (typeof gc !== "function") return undefined;
+  gc();
+  gc();
+  return Math.round(process.memoryUsage().heapUsed / 1024);
+}
+
+/**
  * `<mode> <json options>` from argv (after the script's own path).
  * @returns {{ mode: string, options: Record<string, any> }}
  */

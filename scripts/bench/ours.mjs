@@ -26,6 +26,7 @@
 
 import {
   fail,
+  liveHeapKb,
   LOAD_FAILURE,
   LOAD_QUEUES,
   loops,
@@ -115,7 +116,7 @@ switch (mode) {
       return options.jobs;
     });
     const running = worker.run();
-    report(await result);
+    report({ ...(await result), liveHeapKb: liveHeapKb() });
     await worker.stop();
     await running;
     break;
