@@ -44,6 +44,7 @@ export {
   NotUniqueError,
   ProtocolError,
   ServerError,
+  ServerShuttingDownError,
   TimeoutError,
   ValidationError,
 } from "./src/errors.ts";

@@ -138,14 +138,35 @@ export class AuthenticationError extends FaktoryError {}
 export class ValidationError extends FaktoryError {}
 
 /**
+ * The server is shutting down (`-ERR shutdown in progress`) and did not run
+ * the command. Like a lost connection it is worth retrying, so it is a
+ * `ConnectionError`: reconnect loops and the worker's ACK/FAIL retries
+ * treat it the same way.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError, ServerShuttingDownError } from "@faktory-ts/faktory";
+ * const e = new ServerShuttingDownError("Faktory is shutting down");
+ * console.log(e instanceof ConnectionError); // true
+ * ```
+ */
+export class ServerShuttingDownError extends ConnectionError {}
+
+/**
  * Builds the typed error for an error reply: `NOTUNIQUE` and Enterprise-only
  * refusals get their own classes.
  */
-export function serverError(line: string): ServerError {
+export function serverError(line: string): ServerError | ServerShuttingDownError {
   const space = line.indexOf(" ");
   const code = space < 0 ? line : line.slice(0, space);
   const message = space < 0 ? line : line.slice(space + 1);
   if (code === "NOTUNIQUE") return new NotUniqueError(code, message);
+  // Both come from a server that is stopping (the second once its Redis has).
+  if (/shutdown in progress|redis: client is closed/i.test(message)) {
+    return new ServerShuttingDownError(
+      "Faktory is shutting down and did not run the command: retry once it is back",
+    );
+  }
   if (/enterprise/i.test(message)) {
     // Faktory 1.9.4 answers BATCH and TRACK with e.g.
     // "-ERR batch subsystem is only available in Faktory Enterprise".

@@ -2,7 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as cmd from "../src/protocol/command.ts";
 import { hashPassword, parseHi } from "../src/protocol/handshake.ts";
-import { ProtocolError, ValidationError } from "../src/errors.ts";
+import {
+  ConnectionError,
+  NotUniqueError,
+  ProtocolError,
+  ServerError,
+  serverError,
+  ServerShuttingDownError,
+  ValidationError,
+} from "../src/errors.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -65,4 +73,14 @@ test("commands: MUTATE escapes every space so the line splits in exactly two", (
     target: "retries",
     filter: { regexp: "*a b*" },
   });
+});
+
+test("errors: a server shutting down is a retriable ConnectionError, NOTUNIQUE its own type", () => {
+  const shutdown = serverError("ERR shutdown in progress");
+  assert.ok(shutdown instanceof ServerShuttingDownError);
+  assert.ok(shutdown instanceof ConnectionError);
+  assert.ok(serverError("NOTUNIQUE Job not unique") instanceof NotUniqueError);
+  const plain = serverError("ERR Job not found");
+  assert.ok(plain instanceof ServerError && !(plain instanceof ConnectionError));
+  assert.equal((plain as ServerError).code, "ERR");
 });
