@@ -45,9 +45,14 @@ export class Slots {
     });
   }
 
-  /** Gives a slot back, to the longest waiter if there is one. */
-  give(): void {
-    const next = this.#waiting.shift();
+  /**
+   * Gives a slot back: to the waiter that waits with `to` if there is one
+   * (the worker hands a finished job's slot to the fetcher whose connection
+   * carries its ACK), else to the longest waiter.
+   */
+  give(to?: AbortSignal): void {
+    const i = to === undefined ? 0 : Math.max(0, this.#waiting.findIndex((w) => w.signal === to));
+    const next = i === 0 ? this.#waiting.shift() : this.#waiting.splice(i, 1)[0];
     if (next) next.resolve();
     else this.#free++;
   }

@@ -121,11 +121,63 @@ export class JobTimeoutError extends FaktoryError {}
  */
 export class WorkerStoppedError extends FaktoryError {}
 
-interface Running {
-  readonly job: Job;
-  readonly controller: AbortController;
-  /** Settles once the outcome was reported (or given up on). */
-  readonly reported: Promise<void>;
+/**
+ * One job being run or reported: the handler's context, and the outcome
+ * decided by whichever comes first, the handler settling or an abort. The
+ * AbortController is made only when the handler reads `signal`: most never
+ * do, and on Node it is the costliest object of a job.
+ */
+class Run implements JobContext {
+  readonly outcome: Promise<unknown>;
+  /** Whether an abort, not the handler, decided the outcome. */
+  abortedFirst = false;
+  #settle!: (error: unknown) => void;
+  #decided = false;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  constructor(readonly job: Job, readonly logger: Logger, readonly wid: string) {
+    this.outcome = new Promise((resolve) => (this.#settle = resolve));
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The handler settled: `error` is what it threw, or undefined. */
+  finish(error: unknown): void {
+    if (this.#decided) return;
+    this.#decided = true;
+    this.#settle(error);
+  }
+
+  /** Aborts the signal; if the handler is still running, fails the job with `reason`. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    if (!this.#decided) {
+      this.abortedFirst = true;
+      this.finish(reason);
+    }
+  }
+}
+
+/** A fetch loop: its connection, and the reports it sends before its next FETCH. */
+interface Fetcher {
+  /** Aborted on quiet; also names the fetcher to {@linkcode Slots.give}. */
+  readonly signal: AbortSignal;
+  client: Client | undefined;
+  /** Waiting for a slot, with nothing under way on its connection. */
+  idle: boolean;
+  /** Reports to send (on the pool when given no client). */
+  readonly carried: Array<(client: Client | undefined) => void>;
 }
 
 /**
@@ -169,7 +221,9 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   // deno-lint-ignore no-explicit-any
   readonly #listeners = new Map<keyof WorkerEvents, Set<(...args: any[]) => void>>();
   // A Set, not a map by jid: a job pushed twice may run twice at once.
-  readonly #running = new Set<Running>();
+  readonly #running = new Set<Run>();
+  /** Called when the last running job has been reported, if `stop` waits for it. */
+  #onIdle: (() => void) | undefined;
   readonly #fetching = new AbortController();
   /** One per fetch loop (see #fetcherSignal), aborted with #fetching. */
   readonly #fetcherControllers = new Set<AbortController>();
@@ -392,13 +446,16 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    * a reservation to end: the server retries those jobs when it does.
    */
   async #drain(): Promise<void> {
-    const reported = () => Promise.all([...this.#running.values()].map((r) => r.reported));
+    const reported = () =>
+      this.#running.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => (this.#onIdle = resolve));
     if (this.#running.size > 0) {
       this.#logger.info(`Worker ${this.#wid} waits for ${this.#running.size} job(s) to finish`);
       await settlesWithin(reported(), this.#stopBy - Date.now());
     }
-    for (const { controller } of this.#running.values()) {
-      controller.abort(
+    for (const run of this.#running.values()) {
+      run.abort(
         new WorkerStoppedError(`Worker ${this.#wid} stopped before the job finished`),
       );
     }
@@ -423,22 +480,32 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   }
 
   async #fetchLoop(options: ClientOptions): Promise<void> {
-    const signal = this.#fetcherSignal();
-    let client: Client | undefined;
+    const fetcher: Fetcher = {
+      signal: this.#fetcherSignal(),
+      client: undefined,
+      idle: false,
+      carried: [],
+    };
+    const { signal } = fetcher;
     // Quiet closes the client at once: a reconnect (or its backoff wait) ends,
     // while a FETCH already sent still gets its reply (and job) first.
-    const onQuiet = () => void client?.close();
+    const onQuiet = () => void fetcher.client?.close();
     signal.addEventListener("abort", onQuiet, { once: true });
     let failures = 0;
     while (!signal.aborted) {
+      fetcher.idle = true;
       try {
         await this.#slots.take(signal);
       } catch {
         break;
+      } finally {
+        fetcher.idle = false;
       }
       let job: JobPayload | null = null;
       try {
-        client ??= await Client.connect({ ...options, signal });
+        const client = fetcher.client ??= await Client.connect({ ...options, signal });
+        // Reports handed to this fetcher go out in the same write as the FETCH.
+        for (const send of fetcher.carried.splice(0)) send(client);
         job = await client.fetch(this.#order());
         failures = 0;
       } catch (e) {
@@ -447,7 +514,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
         this.#error(e);
         // A lost connection is retried at once: the client backs off between
         // failed connects itself. Other errors (garbage, no client yet) wait here.
-        if (!(e instanceof ConnectionError) || client === undefined) {
+        if (!(e instanceof ConnectionError) || fetcher.client === undefined) {
           await sleep(backoffDelay(failures++, 200, 10_000), signal);
         }
         continue;
@@ -457,10 +524,11 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       else if (!isJob(job)) {
         this.#slots.give();
         this.#malformed(job);
-      } else void this.#execute(job).finally(() => this.#slots.give());
+      } else void this.#execute(job, fetcher);
     }
+    for (const send of fetcher.carried.splice(0)) send(undefined);
     signal.removeEventListener("abort", onQuiet);
-    await client?.close();
+    await fetcher.client?.close();
   }
 
   /**
@@ -497,14 +565,13 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     return order;
   }
 
-  /** Runs one job and reports it; resolves once the handler has settled. */
-  async #execute(payload: JobPayload): Promise<void> {
+  /** Runs one job and reports it; gives its slot back once the handler has settled. */
+  async #execute(payload: JobPayload, origin: Fetcher): Promise<void> {
     const job = new Job(payload);
-    const controller = new AbortController();
-    const context: JobContext = { signal: controller.signal, logger: this.#logger, wid: this.#wid };
+    const run = new Run(job, this.#logger, this.#wid);
     const limit = Math.max(1000, job.reserveFor * 1000 - this.#margin);
     const timer = setTimeout(() => {
-      controller.abort(
+      run.abort(
         new JobTimeoutError(
           `Job ${job.jid} ran for ${limit} ms, too close to its reservation of ${job.reserveFor} s`,
         ),
@@ -512,32 +579,37 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     }, limit);
     const started = Date.now();
     this.#emit("start", job);
-    const handled = this.#handlers.run(job, context).then(
+    const handled = this.#handlers.run(job, run).then(
       () => undefined,
       (e: unknown) => e ?? new Error(String(e)),
     );
-    const aborted = new Promise<unknown>((resolve) => {
-      controller.signal.addEventListener("abort", () => resolve(controller.signal.reason), {
-        once: true,
-      });
-    });
-    let reported!: () => void;
-    const running: Running = { job, controller, reported: new Promise((r) => (reported = r)) };
-    this.#running.add(running);
-    // Whether the abort, not the handler, decided the outcome: a stop that
-    // aborts a job already done and only being reported changes nothing.
-    let abortedFirst = false;
+    void handled.then((error) => run.finish(error));
+    this.#running.add(run);
+    let slotGiven = false;
     try {
-      const error = await Promise.race([handled, aborted]);
-      abortedFirst = controller.signal.aborted;
+      const error = await run.outcome;
       clearTimeout(timer);
-      await this.#report(job, error, Date.now() - started);
+      // A settled handler frees its slot while its report is under way. If
+      // the fetcher that brought the job waits for that slot, its connection
+      // is idle: the report goes there, ahead of the fetcher's next FETCH and
+      // in the same write, one round trip for both instead of two in a row
+      // (`deno task bench`, drain at concurrency 10: +8 % jobs/s on Node).
+      const carrier = !run.abortedFirst && origin.idle && origin.client !== undefined
+        ? origin
+        : undefined;
+      const reporting = this.#report(job, error, Date.now() - started, carrier);
+      if (!run.abortedFirst) {
+        slotGiven = true;
+        this.#slots.give(carrier?.signal);
+      }
+      await reporting;
     } finally {
-      reported();
-      this.#running.delete(running);
+      this.#running.delete(run);
+      if (this.#running.size === 0) this.#onIdle?.();
+      // A handler that ignored its abort keeps its slot until it settles.
+      if (!slotGiven) void handled.then(() => this.#slots.give());
     }
-    const late = await handled;
-    if (abortedFirst && late === undefined) {
+    if (run.abortedFirst && (await handled) === undefined) {
       this.#logger.warn(`Job ${job.jid} finished after it was failed; it will run again`);
     }
   }
@@ -549,13 +621,14 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    * itself and retries it. Once stopping, it gives up `REPORT_GRACE_MS`
    * after the shutdown deadline instead.
    */
-  async #report(job: Job, error: unknown, elapsed: number): Promise<void> {
+  async #report(job: Job, error: unknown, elapsed: number, carrier?: Fetcher): Promise<void> {
     const reservationEnd = Date.now() + job.reserveFor * 1000 - elapsed;
+    const call = (c: Client) => error === undefined ? c.ack(job.jid) : c.fail(job.jid, error);
     for (let attempt = 0;; attempt++) {
       try {
-        await this.#reporter!.use((c) =>
-          error === undefined ? c.ack(job.jid) : c.fail(job.jid, error)
-        );
+        await (attempt === 0 && carrier !== undefined
+          ? this.#carry(carrier, call)
+          : this.#reporter!.use(call));
         break;
       } catch (e) {
         // A FAIL sent again after its reply was lost finds the job gone: it got through.
@@ -586,6 +659,15 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       );
       this.#emit("failure", job, error);
     }
+  }
+
+  /** Has `fetcher` send `call` on its connection before its next FETCH (or the pool, if it stops). */
+  #carry(fetcher: Fetcher, call: (client: Client) => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fetcher.carried.push((client) =>
+        (client === undefined ? this.#reporter!.use(call) : call(client)).then(resolve, reject)
+      );
+    });
   }
 
   async #heartbeatLoop(heartbeat: Client): Promise<void> {

@@ -5,12 +5,14 @@ import {
   defineJob,
   type JobContext,
   Producer,
+  randomJid,
   silentLogger,
   ValidationError,
   Worker,
   type WorkerOptions,
 } from "../mod.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
+import { startProxy } from "./harness/proxy.ts";
 import { jobsIn } from "./harness/redis.ts";
 
 let server: FaktoryServer;
@@ -349,6 +351,39 @@ describe("worker on a real Faktory", () => {
     assert.ok(Date.now() - start < 5_000);
     const retry = (await jobsIn(server, "retries")).find((j) => j.jid === forever);
     assert.equal((retry?.failure as Record<string, unknown>).errtype, "WorkerStoppedError");
+  });
+
+  test("a finished job's ACK goes ahead of its fetcher's next FETCH, in the same write", async () => {
+    await using proxy = await startProxy(server);
+    const sent: string[] = [];
+    proxy.tap((chunk) => sent.push(new TextDecoder().decode(chunk)));
+    const jids = await Promise.all(
+      [1, 2, 3].map(() =>
+        client.push({ jid: randomJid(), jobtype: "Noop", args: [], queue: "w-carry" })
+      ),
+    );
+    const acked: string[] = [];
+    {
+      await using worker = new Worker({
+        url: proxy.url,
+        logger: silentLogger,
+        queues: ["w-carry"],
+        concurrency: 1,
+      });
+      worker.register("Noop", () => {});
+      worker.on("success", (job) => acked.push(job.jid));
+      const running = worker.run();
+      await until(() => acked.length === 3);
+      await worker.stop();
+      await running;
+    }
+    assert.deepEqual(acked.sort(), [...jids].sort());
+    // With one slot the fetcher waits for it while the job runs: its
+    // connection is idle, so the ACK rides with the FETCH that follows.
+    for (const jid of jids) {
+      const ack = `ACK {"jid":"${jid}"}\r\nFETCH w-carry\r\n`;
+      assert.ok(sent.some((chunk) => chunk.includes(ack)), `no chunk holds ${JSON.stringify(ack)}`);
+    }
   });
 
   test("bad worker options are refused at construction", () => {

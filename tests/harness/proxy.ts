@@ -56,6 +56,8 @@ export interface Proxy extends AsyncDisposable {
   slow(ms: number): void;
   /** Cuts connections at random (`undefined`: stop). */
   chaos(options: Chaos | undefined): void;
+  /** Calls `listener` with each chunk a client sends, as it arrives (`undefined`: stop). */
+  tap(listener: ((chunk: Uint8Array) => void) | undefined): void;
   /** Closes the listener and every connection. Idempotent. */
   stop(): Promise<void>;
 }
@@ -113,6 +115,7 @@ export async function startProxy(target: ProxyTarget): Promise<Proxy> {
   let release = () => {};
   let resumed = Promise.resolve();
   let stopped = false;
+  let tapped: ((chunk: Uint8Array) => void) | undefined;
 
   const cut = (link: Link, to?: net.Socket, last?: Uint8Array) => {
     if (link.closed) return;
@@ -168,6 +171,7 @@ export async function startProxy(target: ProxyTarget): Promise<Proxy> {
       if (!busy) void next();
     };
     from.on("data", (chunk: Uint8Array) => {
+      if (!fromServer) tapped?.(chunk);
       from.pause();
       push(chunk);
     });
@@ -234,6 +238,9 @@ export async function startProxy(target: ProxyTarget): Promise<Proxy> {
     chaos(options) {
       random = options === undefined ? undefined : seededRandom(options.seed);
       cutChance = options?.cutChance ?? 0;
+    },
+    tap(listener) {
+      tapped = listener;
     },
     async stop() {
       if (stopped) return;
