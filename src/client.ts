@@ -117,6 +117,7 @@ const RECONNECT_MAX_MS = 5_000;
 export class Client implements AsyncDisposable {
   readonly #options: ResolvedOptions;
   #connection: Connection | undefined;
+  #fetchCommand: { readonly queues: readonly string[]; readonly bytes: Uint8Array } | undefined;
   #opening: Promise<Connection> | undefined;
   /** Aborts the connect under way, or its backoff wait, when the client closes. */
   #attempt: AbortController | undefined;
@@ -194,7 +195,12 @@ export class Client implements AsyncDisposable {
    */
   async fetch(queues: readonly string[]): Promise<JobPayload | null> {
     const ns = this.#options.namespace;
-    const command = cmd.fetch(queues.map((q) => namespaced(ns, cmd.validateQueue(q))));
+    // A worker fetches from the same queues (the same array) every time: encode once.
+    let command = this.#fetchCommand?.queues === queues ? this.#fetchCommand.bytes : undefined;
+    if (command === undefined) {
+      command = cmd.fetch(queues.map((q) => namespaced(ns, cmd.validateQueue(q))));
+      this.#fetchCommand = { queues, bytes: command };
+    }
     const reply = await this.#send(command, "FETCH", this.#options.commandTimeout + FETCH_BLOCK_MS);
     const job = parseJson(reply, "FETCH") as JobPayload | null;
     if (job !== null && ns !== undefined && job.queue?.startsWith(ns)) {
@@ -212,7 +218,7 @@ export class Client implements AsyncDisposable {
    * ```
    */
   async ack(jid: string): Promise<void> {
-    await this.#send(cmd.withJson("ACK", { jid: cmd.validateWord(jid, "jid") }), "ACK");
+    await this.#send(cmd.ack(cmd.validateWord(jid, "jid")), "ACK");
   }
 
   /**

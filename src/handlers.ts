@@ -163,29 +163,34 @@ export class Handlers {
    * the job type's `parse` (else `InvalidArgumentsError`), then the
    * middleware and the handler.
    */
-  async run(job: Job, context: JobContext): Promise<void> {
-    const registered = this.#handlers.get(job.jobtype);
-    if (registered === undefined) {
-      throw new UnknownJobTypeError(
-        `No handler is registered for jobtype ${JSON.stringify(job.jobtype)}`,
-      );
-    }
-    if (registered.parse) {
-      try {
-        (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
-      } catch (cause) {
-        throw new InvalidArgumentsError(
-          `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
-          { cause },
+  run(job: Job, context: JobContext): Promise<unknown> {
+    try {
+      const registered = this.#handlers.get(job.jobtype);
+      if (registered === undefined) {
+        throw new UnknownJobTypeError(
+          `No handler is registered for jobtype ${JSON.stringify(job.jobtype)}`,
         );
       }
+      if (registered.parse) {
+        try {
+          (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
+        } catch (cause) {
+          throw new InvalidArgumentsError(
+            `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
+            { cause },
+          );
+        }
+      }
+      const middleware = this.#middleware;
+      const run = (i: number): Promise<unknown> => {
+        const m = middleware[i];
+        return m
+          ? m(job, context, () => run(i + 1).then(() => {}))
+          : Promise.resolve(registered.handler(job, context));
+      };
+      return run(0);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const run = (i: number): Promise<void> => {
-      const m = this.#middleware[i];
-      return m
-        ? m(job, context, () => run(i + 1))
-        : Promise.resolve(registered.handler(job, context)).then(() => {});
-    };
-    await run(0);
   }
 }

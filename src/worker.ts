@@ -149,11 +149,13 @@ class Run implements JobContext {
     return this.#controller.signal;
   }
 
-  /** The handler settled: `error` is what it threw, or undefined. */
-  finish(error: unknown): void {
-    if (this.#decided) return;
-    this.#decided = true;
-    this.#settle(error);
+  /** The handler settled: `error` is what it threw, or undefined. Returns `error`. */
+  finish(error: unknown): unknown {
+    if (!this.#decided) {
+      this.#decided = true;
+      this.#settle(error);
+    }
+    return error;
   }
 
   /** Aborts the signal; if the handler is still running, fails the job with `reason`. */
@@ -505,7 +507,9 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       try {
         const client = fetcher.client ??= await Client.connect({ ...options, signal });
         // Reports handed to this fetcher go out in the same write as the FETCH.
-        for (const send of fetcher.carried.splice(0)) send(client);
+        if (fetcher.carried.length > 0) {
+          for (const send of fetcher.carried.splice(0)) send(client);
+        }
         job = await client.fetch(this.#order());
         failures = 0;
       } catch (e) {
@@ -579,11 +583,11 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     }, limit);
     const started = Date.now();
     this.#emit("start", job);
+    // What the handler threw, or undefined once it succeeded.
     const handled = this.#handlers.run(job, run).then(
-      () => undefined,
-      (e: unknown) => e ?? new Error(String(e)),
+      () => run.finish(undefined),
+      (e: unknown) => run.finish(e ?? new Error(String(e))),
     );
-    void handled.then((error) => run.finish(error));
     this.#running.add(run);
     let slotGiven = false;
     try {

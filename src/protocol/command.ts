@@ -52,6 +52,11 @@ export function withJson(verb: string, payload: unknown): Uint8Array {
   return encoder.encode(`${verb} ${json(payload)}\r\n`);
 }
 
+/** `ACK {"jid":"…"}`, the most frequent command, without an object to stringify. */
+export function ack(jid: string): Uint8Array {
+  return encoder.encode(`ACK {"jid":${JSON.stringify(jid)}}\r\n`);
+}
+
 /**
  * MUTATE splits its line on spaces and needs exactly two parts, so spaces
  * inside strings (the only place `JSON.stringify` puts them) are escaped.
