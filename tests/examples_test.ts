@@ -13,6 +13,7 @@ import { Client, silentLogger } from "../mod.ts";
 import { exitWithin, runtimeCommand, runToEnd, startChild } from "./harness/child.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { jobsIn } from "./harness/redis.ts";
+import { until } from "./harness/until.ts";
 
 let server: FaktoryServer;
 let client: Client;
@@ -24,14 +25,6 @@ after(async () => {
   await client?.close();
   await server?.stop();
 });
-
-async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`Condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("examples", () => {
   test("producer prints a jid; consumer prints the message, FAILs BOOM into the retry set, stops on SIGTERM", async () => {

@@ -3,14 +3,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { Client, silentLogger, Worker, type WorkerState } from "../mod.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
-
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`Condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from "./harness/until.ts";
 
 /** What the web UI's Busy page buttons do. */
 async function signalFromWebUi(server: FaktoryServer, wid: string, signal: WorkerState) {

@@ -10,14 +10,7 @@ import {
 } from "../mod.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { jobsIn } from "./harness/redis.ts";
-
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`Condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from "./harness/until.ts";
 
 describe("middleware and hooks on a real Faktory", () => {
   let server: FaktoryServer;

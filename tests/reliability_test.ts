@@ -30,20 +30,13 @@ import { mutate } from "../src/protocol/command.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { seededRandom, startProxy } from "./harness/proxy.ts";
 import { jobsIn, redis } from "./harness/redis.ts";
+import { until } from "./harness/until.ts";
 
 // Every rejection nobody handled, from anywhere in this file's tests.
 const unhandled: unknown[] = [];
 process.on("unhandledRejection", (reason) => void unhandled.push(reason));
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, ms = 15_000, what = "condition") {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await sleep(25);
-  }
-}
 
 const job = (queue: string, extra: Partial<JobPayload> = {}): JobPayload => ({
   jid: randomJid(),

@@ -14,6 +14,7 @@ import {
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { startProxy } from "./harness/proxy.ts";
 import { jobsIn } from "./harness/redis.ts";
+import { until } from "./harness/until.ts";
 
 let server: FaktoryServer;
 let client: Client;
@@ -43,14 +44,6 @@ function startWorker(options: WorkerOptions, setup: (w: Worker) => void) {
       await running;
     },
   });
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`Condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const queueSize = async (queue: string) => (await client.info()).faktory.queues[queue] ?? 0;
