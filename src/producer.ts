@@ -184,16 +184,33 @@ export class Producer implements AsyncDisposable, JobPusher {
   }
 
   #compose<Args extends readonly unknown[]>(options: PerformOptions<Args>): JobOptions {
-    return Array.isArray(options)
-      ? mergeOptions(this.#defaults, ...(options as JobOptions[]))
-      : mergeOptions(this.#defaults, options as JobOptions);
+    return composeOptions(this.#defaults, options);
   }
 
-  /** Runs the push middleware around `push`, first one outermost. */
-  #through(job: JobPayload, push: () => Promise<void>, i = 0): Promise<void> {
-    const m = this.#middleware[i];
-    return m ? m(job, () => this.#through(job, push, i + 1)) : push();
+  #through(job: JobPayload, push: () => Promise<void>): Promise<void> {
+    return throughMiddleware(this.#middleware, job, push);
   }
+}
+
+/** `defaults`, then the options of a perform call (one or a list), later winning. */
+export function composeOptions<Args extends readonly unknown[]>(
+  defaults: JobOptions,
+  options: PerformOptions<Args>,
+): JobOptions {
+  return Array.isArray(options)
+    ? mergeOptions(defaults, ...(options as JobOptions[]))
+    : mergeOptions(defaults, options as JobOptions);
+}
+
+/** Runs push middleware around `push`, first one outermost. */
+export function throughMiddleware(
+  middleware: readonly PushMiddleware[],
+  job: JobPayload,
+  push: () => Promise<void>,
+  i = 0,
+): Promise<void> {
+  const m = middleware[i];
+  return m ? m(job, () => throughMiddleware(middleware, job, push, i + 1)) : push();
 }
 
 /**

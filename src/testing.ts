@@ -37,7 +37,13 @@ import { FaktoryError, ValidationError } from "./errors.ts";
 import { buildPayload, Job, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { type JobPayload, validatePayload } from "./payload.ts";
-import type { JobPusher, PerformOptions, PushMiddleware } from "./producer.ts";
+import {
+  composeOptions,
+  type JobPusher,
+  type PerformOptions,
+  type PushMiddleware,
+  throughMiddleware,
+} from "./producer.ts";
 import {
   type HandlerRegistry,
   Handlers,
@@ -404,15 +410,12 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
   }
 
   #compose<Args extends readonly unknown[]>(options: PerformOptions<Args>): JobOptions {
-    return Array.isArray(options)
-      ? mergeOptions(this.#defaults, ...(options as JobOptions[]))
-      : mergeOptions(this.#defaults, options as JobOptions);
+    return composeOptions(this.#defaults, options);
   }
 
-  /** Runs the push middleware around `push`, first one outermost, as a Producer does. */
-  #through(job: JobPayload, push: () => Promise<void>, i = 0): Promise<void> {
-    const m = this.#pushMiddleware[i];
-    return m ? m(job, () => this.#through(job, push, i + 1)) : push();
+  /** Runs the push middleware around `push`, as a Producer does. */
+  #through(job: JobPayload, push: () => Promise<void>): Promise<void> {
+    return throughMiddleware(this.#pushMiddleware, job, push);
   }
 
   /** Checks the job as a push would, then records it as a worker would fetch it. */

@@ -5,8 +5,6 @@
  * @module
  */
 
-import process from "node:process";
-import { hostname } from "node:os";
 import { rootCertificates } from "node:tls";
 import type { ConnectionError } from "../errors.ts";
 import {
@@ -18,6 +16,7 @@ import {
   DONE,
   tlsFailed,
 } from "./shared.ts";
+import { nodeRuntime } from "./node.ts";
 import type { ConnectOptions, Runtime, Socket } from "./types.ts";
 
 /** The parts of Bun's TCP socket used here (declared locally: no bun-types). */
@@ -238,14 +237,7 @@ function connect({ hostname, port, tls, signal }: ConnectOptions): Promise<Socke
  * ```
  */
 export const bunRuntime: Runtime = {
+  ...nodeRuntime, // Bun has Node's process, os and signals
   name: "bun",
   connect,
-  env: (name) => process.env[name],
-  hostname: () => hostname(),
-  pid: () => process.pid,
-  rssKb: () => Math.round(process.memoryUsage.rss() / 1024),
-  onSignal(signal, handler) {
-    process.on(signal, handler);
-    return () => void process.off(signal, handler);
-  },
 };
