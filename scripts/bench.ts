@@ -692,7 +692,7 @@ interface Cell {
   cpuSource?: "phase" | "process";
   /** Faktory + Redis CPU seconds per 10,000 jobs over the client's whole run. */
   serverCpuPer10k?: number;
-  /** That CPU over the client's wall time: 2 is both cores of this machine. */
+  /** That CPU over the measured phase's seconds: 2 is both cores of this machine. */
   serverCores?: number;
   peakRssMb?: number;
   /** JavaScript heap in use after a forced full GC at the end (drain runs of this library). */
@@ -719,7 +719,7 @@ for (const scenario of [...new Set(runs.map((r) => r.scenario))]) {
       if (mine.every((r) => typeof r.serverCpu === "number")) {
         const server = mine.map((r) => r.serverCpu as number);
         cell.serverCpuPer10k = round(median(server.map((c, i) => (c / mine[i]!.jobs) * 10_000)), 3);
-        cell.serverCores = round(median(server.map((c, i) => c / mine[i]!.wallProcess!)), 2);
+        cell.serverCores = round(median(server.map((c, i) => c / mine[i]!.seconds)), 2);
       }
     }
     cell.peakRssMb = round(median(mine.map((r) => (r.peakRssKb ?? 0) / 1024)), 1);
@@ -963,10 +963,10 @@ function renderMarkdown(): string {
     },
   );
   lines.push(
-    "Measured from /proc over the client's whole run (its start-up included), divided by the",
-    "jobs; in brackets that CPU over the run's wall time. With the client's own CPU this shows how",
-    "much of the machine's 2 cores is left: a scenario whose server and client CPU add up to",
-    "about 2 is bound by the machine, not by the client's waiting.",
+    "Measured from /proc over the client's whole run, divided by the jobs; in brackets that CPU",
+    "over the measured phase's seconds (the server idles while a client starts and stops), i.e.",
+    "how many cores the server kept busy. PUSHB stays under one: the server pushes a bulk's jobs",
+    "one Redis round trip after another on one goroutine (Faktory 1.9.4 server/commands.go).",
     "",
   );
   table("Peak RSS of the client process (MiB)", jobScenarios, (s, c) => {
