@@ -188,8 +188,10 @@ interface Fetcher {
  * Fetching is decoupled from running: up to `fetchers` connections fetch
  * while a slot is free, so a slot is filled without waiting behind one
  * FETCH, and an idle worker waits in FETCH (2 s each) instead of spinning.
- * ACKs and FAILs go over as many connections of their own (the least busy
- * one each time), heartbeats over another.
+ * A finished job's ACK or FAIL goes ahead of the next FETCH on the
+ * connection that fetched it when that one is waiting for the slot, else
+ * over as many connections of their own (the least busy one each time);
+ * heartbeats go over another.
  *
  * A handler that ignores its signal keeps its slot until it settles; its
  * job was already failed when the signal aborted, and its late result is
