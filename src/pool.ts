@@ -7,6 +7,9 @@
 
 import { Client, type ClientOptions } from "./client.ts";
 
+/** After a failed attempt to add a connection, how long before the next. */
+const GROW_RETRY_MS = 1_000;
+
 /**
  * Each call goes to the connection with the fewest calls under way,
  * round-robin among equals. Several connections, not one: the server runs
@@ -15,22 +18,38 @@ import { Client, type ClientOptions } from "./client.ts";
  * 5,000 jobs/s however well it pipelines (`deno task bench`, drain at
  * concurrency 10: one connection 4,900 jobs/s, four 8,000+). A lost
  * connection reconnects on its next command.
+ *
+ * A pool may start with fewer connections than its size: when every one is
+ * busy, a call adds one (in the background) for the calls after it. Each
+ * connection costs the server a goroutine and, with a password, a slow
+ * handshake, so a worker whose ACKs mostly ride on its fetchers' connections
+ * opens only the ones it needs.
  */
 export class Pool {
+  readonly #options: ClientOptions;
+  readonly #size: number;
   readonly #clients: Client[];
   /** Calls under way on each connection. */
   readonly #busy: number[];
   #next = 0;
+  #growing: Promise<void> | undefined;
+  #growAfter = 0;
+  #closed = false;
 
-  private constructor(clients: Client[]) {
+  private constructor(options: ClientOptions, size: number, clients: Client[]) {
+    this.#options = options;
+    this.#size = size;
     this.#clients = clients;
     this.#busy = clients.map(() => 0);
   }
 
-  /** Opens `size` connections in parallel; if one fails, closes the others and rejects. */
-  static async connect(options: ClientOptions, size: number): Promise<Pool> {
+  /**
+   * Opens `open` connections now, in parallel (all `size` by default); if
+   * one fails, closes the others and rejects. The rest open when needed.
+   */
+  static async connect(options: ClientOptions, size: number, open = size): Promise<Pool> {
     const opened = await Promise.allSettled(
-      Array.from({ length: Math.max(1, size) }, () => Client.connect(options)),
+      Array.from({ length: Math.max(1, Math.min(open, size)) }, () => Client.connect(options)),
     );
     const clients = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failed = opened.find((r) => r.status === "rejected");
@@ -38,12 +57,13 @@ export class Pool {
       await Promise.all(clients.map((c) => c.close()));
       throw failed.reason;
     }
-    return new Pool(clients);
+    return new Pool(options, Math.max(1, size), clients);
   }
 
   /** Runs `call` on the least busy connection. */
   async use<T>(call: (client: Client) => Promise<T>): Promise<T> {
     const i = this.#pick();
+    if (this.#busy[i]! > 0) this.#grow();
     this.#busy[i]!++;
     try {
       return await call(this.#clients[i]!);
@@ -54,12 +74,31 @@ export class Pool {
 
   /** Lets the calls under way finish, then closes every connection. */
   async close(): Promise<void> {
+    this.#closed = true;
+    await this.#growing;
     await Promise.all(this.#clients.map((c) => c.close()));
+  }
+
+  /** Adds a connection for later calls, one at a time and not right after a failure. */
+  #grow(): void {
+    if (
+      this.#growing !== undefined || this.#closed || this.#clients.length >= this.#size ||
+      Date.now() < this.#growAfter
+    ) return;
+    this.#growing = Client.connect(this.#options).then(
+      async (client) => {
+        if (this.#closed) return await client.close();
+        this.#clients.push(client);
+        this.#busy.push(0);
+      },
+      // The connections there carry on; their own commands report a server that is down.
+      () => void (this.#growAfter = Date.now() + GROW_RETRY_MS),
+    ).finally(() => (this.#growing = undefined));
   }
 
   #pick(): number {
     const n = this.#clients.length;
-    let best = this.#next;
+    let best = this.#next % n;
     for (let k = 1; k < n && this.#busy[best]! > 0; k++) {
       const i = (this.#next + k) % n;
       if (this.#busy[i]! < this.#busy[best]!) best = i;

@@ -76,8 +76,8 @@ export interface WorkerOptions extends Omit<ClientOptions, "wid"> {
   /** Jobs run at once (default 10). */
   readonly concurrency?: number | undefined;
   /**
-   * Connections fetching in parallel; as many more report ACKs and FAILs
-   * (default: concurrency, at most 16).
+   * Connections fetching in parallel (default: concurrency, at most 16); up
+   * to as many more report ACKs and FAILs, opened as they are needed.
    */
   readonly fetchers?: number | undefined;
   /** Worker id (default `FAKTORY_WORKER_ID`, else random). */
@@ -190,8 +190,8 @@ interface Fetcher {
  * FETCH, and an idle worker waits in FETCH (2 s each) instead of spinning.
  * A finished job's ACK or FAIL goes ahead of the next FETCH on the
  * connection that fetched it when that one is waiting for the slot, else
- * over as many connections of their own (the least busy one each time);
- * heartbeats go over another.
+ * over up to as many connections of their own, opened as needed (the least
+ * busy one each time); heartbeats go over another.
  *
  * A handler that ignores its signal keeps its slot until it settles; its
  * job was already failed when the signal aborted, and its late result is
@@ -233,7 +233,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   readonly #fetcherControllers = new Set<AbortController>();
   #slots: Slots;
   #status: WorkerStatus = "idle";
-  // ACK/FAIL connections, one per fetcher: one alone caps a worker near 5,000 jobs/s.
+  // ACK/FAIL connections, up to one per fetcher: one alone caps a worker near 5,000 jobs/s.
   #reporter: Pool | undefined;
   #stopped: Promise<void> | undefined;
   /** Aborts when `stop` is called: `run` winds down. */
@@ -374,7 +374,10 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       // The heartbeat connection says HELLO first, so the server sends
       // quiet/terminate to it; the others only carry the same wid.
       heartbeat = await Client.connect(clientOptions);
-      this.#reporter = await Pool.connect(clientOptions, this.#fetchers);
+      // One reporting connection to start with: while the worker is not busy,
+      // reports ride on the fetchers' connections, and the pool grows (up to
+      // one per fetcher) only when they cannot.
+      this.#reporter = await Pool.connect(clientOptions, this.#fetchers, 1);
     } catch (e) {
       this.#status = "stopped";
       await this.#reporter?.close();

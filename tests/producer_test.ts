@@ -9,7 +9,9 @@ import {
   silentLogger,
   ValidationError,
 } from "../mod.ts";
+import { Pool } from "../src/pool.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
+import { until } from "./harness/until.ts";
 
 /** The real runtime with some environment variables set. */
 function withEnv(vars: Record<string, string>): Runtime {
@@ -44,6 +46,32 @@ describe("producer on a real Faktory", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal(await connections(), before);
+  });
+
+  test("a pool started with one connection grows to its size, only while every one is busy", async () => {
+    const before = await connections();
+    const pool = await Pool.connect({ url: server.url, logger: silentLogger }, 3, 1);
+    try {
+      assert.equal(await connections(), before + 1);
+      // One call at a time never finds the connection busy.
+      for (let i = 0; i < 20; i++) await pool.use((c) => c.info());
+      assert.equal(await connections(), before + 1);
+      // Bursts do, until the pool holds all three.
+      const burst = (n: number) =>
+        Promise.all(Array.from({ length: n }, () => pool.use((c) => c.info())));
+      await until(
+        async () => {
+          await burst(20);
+          return (await connections()) === before + 3;
+        },
+        10_000,
+        "the pool grown to 3 connections",
+      );
+      await burst(50);
+      assert.equal(await connections(), before + 3);
+    } finally {
+      await pool.close();
+    }
   });
 
   test("many concurrent callers share the pool; every job lands", async () => {
