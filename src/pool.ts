@@ -98,7 +98,7 @@ export class Pool {
 
   #pick(): number {
     const n = this.#clients.length;
-    let best = this.#next % n;
+    let best = this.#next;
     for (let k = 1; k < n && this.#busy[best]! > 0; k++) {
       const i = (this.#next + k) % n;
       if (this.#busy[i]! < this.#busy[best]!) best = i;

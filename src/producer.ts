@@ -139,8 +139,10 @@ export class Producer implements AsyncDisposable, JobPusher {
     options: PerformOptions<Args>,
     args: NoInfer<Args>,
   ): Promise<string> {
-    const job = buildPayload(this.#compose(options), args);
-    await this.#pool.use((client) => this.#through(job, () => client.push(job).then(() => {})));
+    const job = buildPayload(composeOptions(this.#defaults, options), args);
+    await this.#pool.use((client) =>
+      throughMiddleware(this.#middleware, job, () => client.push(job).then(() => {}))
+    );
     return job.jid;
   }
 
@@ -158,11 +160,11 @@ export class Producer implements AsyncDisposable, JobPusher {
     options: PerformOptions<Args>,
     argsList: readonly NoInfer<Args>[],
   ): Promise<string[]> {
-    const composed = this.#compose(options);
+    const composed = composeOptions(this.#defaults, options);
     const jobs: JobPayload[] = [];
     for (const args of argsList) {
       const job = buildPayload(composed, args);
-      await this.#through(job, () => Promise.resolve(void jobs.push(job)));
+      await throughMiddleware(this.#middleware, job, () => Promise.resolve(void jobs.push(job)));
     }
     const refused: Record<string, string> = {};
     for (let i = 0; i < jobs.length; i += 1000) {
@@ -181,14 +183,6 @@ export class Producer implements AsyncDisposable, JobPusher {
   /** Same as {@linkcode Producer.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  #compose<Args extends readonly unknown[]>(options: PerformOptions<Args>): JobOptions {
-    return composeOptions(this.#defaults, options);
-  }
-
-  #through(job: JobPayload, push: () => Promise<void>): Promise<void> {
-    return throughMiddleware(this.#middleware, job, push);
   }
 }
 

@@ -223,9 +223,9 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     options: PerformOptions<Args>,
     args: NoInfer<Args>,
   ): Promise<string> {
-    const job = buildPayload(this.#compose(options), args);
+    const job = buildPayload(composeOptions(this.#defaults, options), args);
     let accepted: Job | undefined;
-    await this.#through(job, () => {
+    await throughMiddleware(this.#pushMiddleware, job, () => {
       accepted = this.#accept(job);
       return Promise.resolve();
     });
@@ -253,11 +253,15 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     if (!Array.isArray(argsList)) {
       throw new ValidationError("performBulk takes an array of argument lists");
     }
-    const composed = this.#compose(options);
+    const composed = composeOptions(this.#defaults, options);
     const payloads: JobPayload[] = [];
     for (const args of argsList) {
       const job = buildPayload(composed, args);
-      await this.#through(job, () => Promise.resolve(void payloads.push(job)));
+      await throughMiddleware(
+        this.#pushMiddleware,
+        job,
+        () => Promise.resolve(void payloads.push(job)),
+      );
     }
     for (const job of payloads) validatePayload(job); // all or nothing, as far as checks go
     const accepted = payloads.map((job) => this.#accept(job));
@@ -407,15 +411,6 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
   /** Same as {@linkcode TestProducer.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  #compose<Args extends readonly unknown[]>(options: PerformOptions<Args>): JobOptions {
-    return composeOptions(this.#defaults, options);
-  }
-
-  /** Runs the push middleware around `push`, as a Producer does. */
-  #through(job: JobPayload, push: () => Promise<void>): Promise<void> {
-    return throughMiddleware(this.#pushMiddleware, job, push);
   }
 
   /** Checks the job as a push would, then records it as a worker would fetch it. */

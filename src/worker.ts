@@ -137,7 +137,7 @@ class Run implements JobContext {
   #aborted = false;
   #reason: unknown;
 
-  constructor(readonly job: Job, readonly logger: Logger, readonly wid: string) {
+  constructor(readonly logger: Logger, readonly wid: string) {
     this.outcome = new Promise((resolve) => (this.#settle = resolve));
   }
 
@@ -577,7 +577,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   /** Runs one job and reports it; gives its slot back once the handler has settled. */
   async #execute(payload: JobPayload, origin: Fetcher): Promise<void> {
     const job = new Job(payload);
-    const run = new Run(job, this.#logger, this.#wid);
+    const run = new Run(this.#logger, this.#wid);
     const limit = Math.max(1000, job.reserveFor * 1000 - this.#margin);
     const timer = setTimeout(() => {
       run.abort(
