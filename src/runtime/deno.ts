@@ -13,7 +13,7 @@ import {
   connectionClosed,
   connectionLost,
   tlsFailed,
-} from "./shared.ts";
+} from "./errors.ts";
 import type { ConnectOptions, ProcessSignal, Runtime, Socket } from "./types.ts";
 
 /** The parts of `Deno.Conn` used here. */
