@@ -17,7 +17,7 @@ import {
 import type { Logger } from "./logger.ts";
 import { withJson } from "./protocol/command.ts";
 import { hello, type HelloFields, parseHi, PROTOCOL_VERSION } from "./protocol/handshake.ts";
-import { ErrorReply, type Reply, ReplyReader } from "./protocol/reply.ts";
+import { ErrorReply, MAX_BULK, MAX_LINE, type Reply, ReplyReader } from "./protocol/reply.ts";
 import { Slots } from "./slots.ts";
 import type { Runtime, Socket, TlsOptions } from "./runtime/types.ts";
 
@@ -49,12 +49,38 @@ const WATCHDOG_MS = 100;
 const END_WRITE_MS = 1_000;
 
 /**
- * Password hashing through Web Crypto takes 0.7-0.8 s per handshake on
- * Node and Deno, and many at once slow each other down past the server's 2 s
- * HELLO deadline. Handshakes that need a hash therefore take a slot first,
- * before connecting, so the server's clock starts only when hashing can.
+ * Password hashing through Web Crypto takes 0.1-0.8 s per handshake, and many
+ * at once slow each other down past the server's 2 s HELLO deadline.
+ * Handshakes that need a hash therefore take a slot first, before connecting,
+ * so the server's clock starts only when hashing can. The slots are per
+ * server: a slow or hostile server holds only its own, never those of
+ * another; and a wait ends with its connect's deadline or signal.
  */
-const hashSlots = new Slots(4);
+const HASH_SLOTS_PER_SERVER = 4;
+const hashSlots = new Map<string, { slots: Slots; users: number }>();
+
+/** Waits for a hashing slot for `where`; resolves with the function that gives it back. */
+async function takeHashSlot(where: string, signal: AbortSignal): Promise<() => void> {
+  let entry = hashSlots.get(where);
+  if (entry === undefined) {
+    hashSlots.set(where, entry = { slots: new Slots(HASH_SLOTS_PER_SERVER), users: 0 });
+  }
+  const server = entry;
+  server.users++;
+  const leave = () => {
+    if (--server.users === 0) hashSlots.delete(where);
+  };
+  try {
+    await server.slots.take(signal);
+  } catch (e) {
+    leave();
+    throw e;
+  }
+  return () => {
+    server.slots.give();
+    leave();
+  };
+}
 
 /**
  * A handshaken connection. Commands are encoded by the caller; `send` writes
@@ -118,26 +144,25 @@ export class Connection {
     return this.#answered;
   }
 
-  /** Connects, reads `+HI`, answers with HELLO, and checks the `+OK`. */
+  /**
+   * Connects, reads `+HI`, answers with HELLO, and checks the `+OK`, all
+   * within `connectTimeout` (the wait for a hashing slot and the hashing
+   * included) unless `signal` aborts first.
+   */
   static async open(config: ConnectionConfig): Promise<Connection> {
     const where = `${config.hostname}:${config.port}`;
+    const started = Date.now();
     const timeout = AbortSignal.timeout(config.connectTimeout);
     const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
-    let hashing = config.password !== undefined;
-    if (hashing) {
-      await hashSlots.take(signal).catch((e) => {
-        throw abortError(e, timeout, where, config.connectTimeout, "waiting to connect");
-      });
-    }
-    const release = () => {
-      if (hashing) hashSlots.give();
-      hashing = false;
-    };
+    let release: (() => void) | undefined;
     let socket: Socket | undefined;
     let handshake: ReturnType<typeof handshakeReader> | undefined;
-    let stage = "connecting";
+    let stage = "waiting for other password handshakes with this server";
     const reader = new ReplyReader();
+    reader.maxBulk = MAX_LINE; // a greeting or HELLO reply is one short line
     try {
+      if (config.password !== undefined) release = await takeHashSlot(where, signal);
+      stage = "connecting";
       socket = await config.runtime.connect({
         hostname: config.hostname,
         port: config.port,
@@ -160,8 +185,9 @@ export class Connection {
         );
       }
       stage = "hashing the password";
-      const payload = await hello(hi, config.hello, config.password);
-      release();
+      const payload = await hello(hi, config.hello, config.password, signal);
+      release?.();
+      release = undefined;
       stage = "waiting for the HELLO reply";
       await socket.write(withJson("HELLO", payload));
       const reply = await handshake.read();
@@ -174,20 +200,25 @@ export class Connection {
         }
         throw serverError(reply.line);
       }
-      if (reply !== "OK") throw new ProtocolError(`Unexpected HELLO reply from ${where}`);
+      // A server says nothing more until asked: bytes after the +OK are garbage.
+      if (reply !== "OK" || reader.buffered > 0) throw new ProtocolError("Unexpected HELLO reply");
+      reader.maxBulk = MAX_BULK;
       const connection = new Connection(socket, where, reader);
       void connection.#readLoop();
       return connection;
     } catch (e) {
       socket?.close();
       if (signal.aborted) {
-        throw abortError(signal.reason, timeout, where, config.connectTimeout, stage);
+        throw abortError(signal.reason, timeout, where, config.connectTimeout, started, stage);
+      }
+      if (e instanceof ProtocolError) {
+        throw new ProtocolError(`${e.message} (from ${where})`, { cause: e });
       }
       if (e instanceof FaktoryError) throw e;
       throw new ConnectionError(`Handshake with Faktory at ${where} failed`, { cause: e });
     } finally {
       handshake?.done();
-      release();
+      release?.();
     }
   }
 
@@ -405,6 +436,7 @@ function abortError(
   timeout: AbortSignal,
   where: string,
   ms: number,
+  started: number,
   stage: string,
 ): Error {
   if (timeout.aborted) {
@@ -414,10 +446,10 @@ function abortError(
       ? ": is Faktory running there and reachable?"
       : "";
     return new TimeoutError(
-      `Connecting to Faktory at ${where} timed out after ${ms} ms while ${stage}${hint}`,
-      {
-        cause: reason,
-      },
+      `Connecting to Faktory at ${where} timed out after ${
+        Date.now() - started
+      } ms (connectTimeout ${ms} ms) while ${stage}${hint}`,
+      { cause: reason },
     );
   }
   if (reason instanceof FaktoryError) return reason;

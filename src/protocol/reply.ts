@@ -23,7 +23,7 @@ const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 
 /** Longest header line accepted before the reply is taken for garbage. */
-const MAX_LINE = 64 * 1024;
+export const MAX_LINE = 64 * 1024;
 /** Largest bulk reply accepted (INFO of a very busy server stays far below). */
 export const MAX_BULK = 64 * 1024 * 1024;
 
@@ -41,6 +41,11 @@ export class ReplyReader {
   #pendingBytes = 0;
   /** Bytes (from #pos) needed before parsing can make progress. */
   #need = 1;
+  /**
+   * Largest bulk reply accepted; the handshake lowers it, as a greeting and
+   * a HELLO reply are short lines.
+   */
+  maxBulk: number = MAX_BULK;
 
   /** Adds bytes received from the server. The chunk must not be reused by the caller. */
   feed(chunk: Uint8Array): void {
@@ -90,7 +95,7 @@ export class ReplyReader {
       return new ErrorReply(decoder.decode(buf.subarray(start + 1, lineEnd)));
     }
     if (type === 0x24 /* $ */) {
-      const length = parseLength(buf, start + 1, lineEnd);
+      const length = parseLength(buf, start + 1, lineEnd, this.maxBulk);
       if (length === -1) {
         this.#pos = lineEnd + 2;
         return null;
@@ -144,7 +149,7 @@ function findCrlf(buf: Uint8Array, from: number): number {
   return -1;
 }
 
-function parseLength(buf: Uint8Array, from: number, to: number): number {
+function parseLength(buf: Uint8Array, from: number, to: number, max: number): number {
   if (to - from === 2 && buf[from] === 0x2d && buf[from + 1] === 0x31) return -1;
   if (to === from || to - from > 10) throw new ProtocolError("Invalid bulk length");
   let n = 0;
@@ -153,6 +158,6 @@ function parseLength(buf: Uint8Array, from: number, to: number): number {
     if (digit < 0 || digit > 9) throw new ProtocolError("Invalid bulk length");
     n = n * 10 + digit;
   }
-  if (n > MAX_BULK) throw new ProtocolError(`Bulk reply of ${n} bytes exceeds ${MAX_BULK}`);
+  if (n > max) throw new ProtocolError(`Bulk reply of ${n} bytes exceeds ${max}`);
   return n;
 }
