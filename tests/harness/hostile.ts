@@ -7,6 +7,7 @@
  * @module
  */
 import * as net from "node:net";
+import * as tls from "node:tls";
 
 /** One accepted connection, as the script sees it. */
 export interface Peer {
@@ -16,6 +17,8 @@ export interface Peer {
   trickle(data: string, size: number, ms: number): Promise<void>;
   /** The next line the client sent, without its CRLF; `null` once it closed. */
   readLine(): Promise<string | null>;
+  /** Stops reading: the client's writes fill the kernel's buffers, then block. */
+  stopReading(): void;
   /** Resolves once the client closed (or the server stopped). */
   readonly closed: Promise<void>;
   /** Closes the connection now. */
@@ -28,7 +31,7 @@ export type Script = (peer: Peer) => Promise<void> | void;
 /** A running fake server; `await using` stops it. */
 export interface HostileServer extends AsyncDisposable {
   readonly port: number;
-  /** `tcp://127.0.0.1:PORT`, or with `:password@` if given. */
+  /** `tcp://127.0.0.1:PORT` (`tcp+tls://` with TLS), with `:password@` if given. */
   url(password?: string): string;
   /** Connections accepted so far. */
   readonly accepted: number;
@@ -73,11 +76,20 @@ export function afterHello(reply: (peer: Peer, line: string) => Promise<void> | 
   };
 }
 
+/** A PEM key and certificate: the fake then speaks TLS. */
+export interface HostileTls {
+  readonly key: string;
+  readonly cert: string;
+}
+
 /** Starts a fake server running `script` on a free 127.0.0.1 port. */
-export async function startHostile(script: Script): Promise<HostileServer> {
+export async function startHostile(
+  script: Script,
+  options: { tls?: HostileTls } = {},
+): Promise<HostileServer> {
   const sockets = new Set<net.Socket>();
   let accepted = 0;
-  const listener = net.createServer((socket) => {
+  const onConnection = (socket: net.Socket) => {
     accepted++;
     sockets.add(socket);
     socket.setNoDelay(true);
@@ -87,7 +99,10 @@ export async function startHostile(script: Script): Promise<HostileServer> {
       .then(() => script(peer))
       .catch(() => {}) // the client went away mid-script
       .finally(() => peer.closed.then(() => socket.destroy()));
-  });
+  };
+  const listener = options.tls === undefined
+    ? net.createServer(onConnection)
+    : tls.createServer(options.tls, onConnection).on("tlsClientError", () => {});
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(0, "127.0.0.1", () => resolve());
@@ -96,7 +111,9 @@ export async function startHostile(script: Script): Promise<HostileServer> {
   const server: HostileServer = {
     port,
     url: (password) =>
-      `tcp://${password === undefined ? "" : `:${encodeURIComponent(password)}@`}127.0.0.1:${port}`,
+      `tcp${options.tls ? "+tls" : ""}://${
+        password === undefined ? "" : `:${encodeURIComponent(password)}@`
+      }127.0.0.1:${port}`,
     get accepted() {
       return accepted;
     },
@@ -169,6 +186,10 @@ class SocketPeer implements Peer {
       await new Promise<void>((resolve) => (this.#wake = resolve));
       this.#wake = undefined;
     }
+  }
+
+  stopReading(): void {
+    this.socket.pause();
   }
 
   close(): void {
