@@ -18,7 +18,7 @@ import type { Logger } from "./logger.ts";
 import { withJson } from "./protocol/command.ts";
 import { hello, type HelloFields, parseHi, PROTOCOL_VERSION } from "./protocol/handshake.ts";
 import { ErrorReply, MAX_BULK, MAX_LINE, type Reply, ReplyReader } from "./protocol/reply.ts";
-import { Slots } from "./slots.ts";
+import { KeyedSlots } from "./slots.ts";
 import type { Runtime, Socket, TlsOptions } from "./runtime/types.ts";
 
 /** Everything needed to open a connection. */
@@ -56,31 +56,7 @@ const END_WRITE_MS = 1_000;
  * server: a slow or hostile server holds only its own, never those of
  * another; and a wait ends with its connect's deadline or signal.
  */
-const HASH_SLOTS_PER_SERVER = 4;
-const hashSlots = new Map<string, { slots: Slots; users: number }>();
-
-/** Waits for a hashing slot for `where`; resolves with the function that gives it back. */
-async function takeHashSlot(where: string, signal: AbortSignal): Promise<() => void> {
-  let entry = hashSlots.get(where);
-  if (entry === undefined) {
-    hashSlots.set(where, entry = { slots: new Slots(HASH_SLOTS_PER_SERVER), users: 0 });
-  }
-  const server = entry;
-  server.users++;
-  const leave = () => {
-    if (--server.users === 0) hashSlots.delete(where);
-  };
-  try {
-    await server.slots.take(signal);
-  } catch (e) {
-    leave();
-    throw e;
-  }
-  return () => {
-    server.slots.give();
-    leave();
-  };
-}
+const hashSlots = new KeyedSlots(4);
 
 /**
  * A handshaken connection. Commands are encoded by the caller; `send` writes
@@ -161,7 +137,7 @@ export class Connection {
     const reader = new ReplyReader();
     reader.maxBulk = MAX_LINE; // a greeting or HELLO reply is one short line
     try {
-      if (config.password !== undefined) release = await takeHashSlot(where, signal);
+      if (config.password !== undefined) release = await hashSlots.take(where, signal);
       stage = "connecting";
       socket = await config.runtime.connect({
         hostname: config.hostname,
