@@ -42,6 +42,12 @@ export class ReplyReader {
   /** Bytes (from #pos) needed before parsing can make progress. */
   #need = 1;
   /**
+   * Waiting for the CRLF that ends a header line: chunks are then joined
+   * only once one holds it (or the line is over the limit), so a line that
+   * trickles in is not copied again for every chunk.
+   */
+  #lineOpen = false;
+  /**
    * Largest bulk reply accepted; the handshake lowers it, as a greeting and
    * a HELLO reply are short lines.
    */
@@ -55,9 +61,13 @@ export class ReplyReader {
       this.#pos = 0;
       return;
     }
+    const last = (this.#pending.at(-1) ?? this.#buf).at(-1);
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (this.#buf.length - this.#pos + this.#pendingBytes >= this.#need) this.#join();
+    const ready = this.#lineOpen
+      ? findCrlf(chunk, 1) >= 0 || (chunk[0] === LF && last === CR) || this.buffered > MAX_LINE
+      : this.buffered >= this.#need;
+    if (ready) this.#join();
   }
 
   /** Bytes received but not yet returned as replies. */
@@ -81,7 +91,8 @@ export class ReplyReader {
       if (buf.length - start > MAX_LINE) {
         throw new ProtocolError(`Reply line longer than ${MAX_LINE} bytes`);
       }
-      return this.#wait(buf.length - start + 1);
+      this.#lineOpen = true;
+      return undefined;
     }
     const type = buf[start];
     if (type === 0x2b /* + */) {
@@ -137,6 +148,7 @@ export class ReplyReader {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#need = 1;
+    this.#lineOpen = false;
   }
 }
 
