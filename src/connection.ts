@@ -148,8 +148,8 @@ export class Connection {
       handshake = handshakeReader(socket, reader, signal);
       stage = "waiting for the greeting";
       const greeting = await handshake.read();
-      if (greeting === null) throw closedDuring(where, stage);
-      const hi = parseHi(expectString(greeting, where, "greeting"));
+      if (greeting === undefined) throw closedDuring(where, stage);
+      const hi = parseHi(expectString(greeting, "greeting"));
       if (hi.v > PROTOCOL_VERSION) {
         config.logger.warn(
           `Faktory at ${where} speaks protocol ${hi.v}; this library knows ${PROTOCOL_VERSION}`,
@@ -167,7 +167,7 @@ export class Connection {
       stage = "waiting for the HELLO reply";
       await socket.write(withJson("HELLO", payload));
       const reply = await handshake.read();
-      if (reply === null) throw closedDuring(where, stage);
+      if (reply === undefined) throw closedDuring(where, stage);
       if (reply instanceof ErrorReply) {
         if (/password/i.test(reply.line)) {
           throw new AuthenticationError(
@@ -376,12 +376,13 @@ function handshakeReader(socket: Socket, reader: ReplyReader, signal: AbortSigna
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });
   return {
-    async read(): Promise<Reply | null> {
+    /** The next whole reply; `undefined` once the peer closed. */
+    async read(): Promise<Reply | undefined> {
       for (;;) {
         const reply = reader.next();
         if (reply !== undefined) return reply;
         const chunk = await Promise.race([socket.read(), aborted]);
-        if (chunk === null) return null;
+        if (chunk === null) return undefined;
         reader.feed(chunk);
       }
     },
@@ -389,10 +390,10 @@ function handshakeReader(socket: Socket, reader: ReplyReader, signal: AbortSigna
   };
 }
 
-function expectString(reply: Reply, where: string, what: string): string {
+function expectString(reply: Reply, what: string): string {
   if (typeof reply === "string") return reply;
   if (reply instanceof ErrorReply) throw serverError(reply.line);
-  throw new ProtocolError(`Unexpected ${what} from ${where}`);
+  throw new ProtocolError(`Unexpected ${what}`);
 }
 
 function closedDuring(where: string, stage: string): ConnectionError {

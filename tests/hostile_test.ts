@@ -69,6 +69,7 @@ const greetings: [name: string, greeting: string, message: RegExp][] = [
   ["a 60 MB bulk greeting", "$60000000\r\n", /exceeds 65536/],
   ["a bulk length that never ends", `$${"9".repeat(40)}\r\n`, /Invalid bulk length/],
   ["garbage", "*3\r\n", /Unexpected reply type "\*"/],
+  ["a null reply", "$-1\r\n", /^Unexpected greeting \(from 127\.0\.0\.1:\d+\)$/],
 ];
 
 for (const [name, greeting, message] of greetings) {
