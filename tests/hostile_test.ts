@@ -175,6 +175,28 @@ test("hostile (test double: a close after the greeting): ConnectionError saying 
   assert.match(error.message, /closed the connection while waiting for the HELLO reply/);
 });
 
+test("hostile (test double: a server that never greets) a connect waiting for its hashing slot gives up with its own timeout or signal", async () => {
+  await using server = await startHostile(silent);
+  const connect = (options: Partial<ClientOptions>) =>
+    Client.connect({ url: server.url(PASSWORD), logger: silentLogger, ...options })
+      .then(() => assert.fail("connected"), (e: Error) => e);
+  // Four connects take this server's four hashing slots and hold them for 10 s.
+  const holders = Array.from({ length: 4 }, () => connect({ connectTimeout: 10_000 }));
+  while (server.accepted < 4) await new Promise((resolve) => setTimeout(resolve, 10));
+  let started = performance.now();
+  const timedOut = await connect({ connectTimeout: TIMEOUT });
+  assert.ok(timedOut instanceof TimeoutError, String(timedOut));
+  assert.match(timedOut.message, /while waiting for other password handshakes with this server/);
+  assert.ok(performance.now() - started < TIMEOUT + SLACK);
+  started = performance.now();
+  const aborted = await connect({ connectTimeout: 10_000, signal: AbortSignal.timeout(100) });
+  assert.match(aborted.message, /was aborted while waiting for other password handshakes/);
+  assert.ok(performance.now() - started < 100 + SLACK);
+  assert.equal(server.accepted, 4, "neither connected");
+  await server.stop();
+  for (const error of await Promise.all(holders)) assert.ok(error instanceof ConnectionError);
+});
+
 // ---- replies after a good handshake ------------------------------------------------
 
 /** A client connected to a fake that answers HELLO, then every command with `reply`. */
