@@ -30,6 +30,7 @@ import { createInterface } from "node:readline";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import {
   buildPayload,
+  BulkPushError,
   Client,
   envSettings,
   jobCounts,
@@ -483,9 +484,20 @@ async function pushFile(
   try {
     let batch: { job: JobPayload; n: number }[] = [];
     const send = async () => {
-      const reply = await client.pushBulk(batch.map((b) => b.job));
+      let reply: Record<string, string>;
+      try {
+        reply = await client.pushBulk(batch.map((b) => b.job));
+      } catch (e) {
+        // Part of the batch was pushed before the connection failed: say which.
+        if (e instanceof BulkPushError) {
+          for (const jid of e.pushed) stdout(jid);
+          pushed += e.pushed.length;
+          progress(true);
+        }
+        throw e;
+      }
       for (const { job, n } of batch) {
-        const reason = reply[job.jid];
+        const reason = Object.hasOwn(reply, job.jid) ? reply[job.jid] : undefined;
         if (reason === undefined) stdout(job.jid);
         else refused.push(`line ${n} (jid ${job.jid}): ${reason}`);
       }

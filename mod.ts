@@ -38,6 +38,8 @@
 export { Client, type ClientOptions, type WorkerState } from "./src/client.ts";
 export {
   AuthenticationError,
+  BulkPushError,
+  type BulkPushOutcome,
   ConnectionError,
   EnterpriseRequiredError,
   FaktoryError,
@@ -81,7 +83,6 @@ export {
   type ServerAddress,
 } from "./src/settings.ts";
 export {
-  BulkPushError,
   type JobPusher,
   type PerformOptions,
   Producer,

@@ -6,6 +6,7 @@
  */
 
 import { backoffDelay, sleep } from "./backoff.ts";
+import { encodeBatches, sendBatches } from "./bulk.ts";
 import { Connection } from "./connection.ts";
 import { ConnectionError, ProtocolError, ValidationError } from "./errors.ts";
 import { describeFailure } from "./failure.ts";
@@ -167,9 +168,12 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * Pushes many jobs in one command. Resolves with the jobs the server
-   * refused, as `{ jid: reason }` (empty when all were accepted). Keep
-   * batches to about 1000 jobs.
+   * Pushes many jobs and resolves with the ones the server refused, as
+   * `{ jid: reason }` (empty when all were accepted). They go in PUSHB
+   * commands of up to 1000 jobs and 16 MiB each, all built before the first
+   * is sent: a bad job is a `ValidationError` and nothing is pushed. A
+   * connection that fails part way rejects with {@linkcode BulkPushError},
+   * which says which jobs were pushed and which were not.
    *
    * @example
    * ```ts ignore
@@ -179,9 +183,8 @@ export class Client implements AsyncDisposable {
    */
   async pushBulk(jobs: readonly JobPayload[]): Promise<Record<string, string>> {
     if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
-    if (jobs.length === 0) return {};
-    const reply = await this.#send(encodeJob("PUSHB", jobs.map((j) => this.#prepare(j))), "PUSHB");
-    return parseJson(reply, "PUSHB") as Record<string, string> ?? {};
+    const batches = encodeBatches(jobs, (job) => this.#prepare(job));
+    return await sendBatches(batches, (command) => this.#send(command, "PUSHB"));
   }
 
   /**

@@ -17,8 +17,8 @@ import {
 import type { Logger } from "./logger.ts";
 import { withJson } from "./protocol/command.ts";
 import { hello, type HelloFields, parseHi, PROTOCOL_VERSION } from "./protocol/handshake.ts";
-import { ErrorReply, type Reply, ReplyReader } from "./protocol/reply.ts";
-import { Slots } from "./slots.ts";
+import { ErrorReply, MAX_BULK, MAX_LINE, type Reply, ReplyReader } from "./protocol/reply.ts";
+import { KeyedSlots } from "./slots.ts";
 import type { Runtime, Socket, TlsOptions } from "./runtime/types.ts";
 
 /** Everything needed to open a connection. */
@@ -49,12 +49,14 @@ const WATCHDOG_MS = 100;
 const END_WRITE_MS = 1_000;
 
 /**
- * Password hashing through Web Crypto takes 0.7-0.8 s per handshake on
- * Node and Deno, and many at once slow each other down past the server's 2 s
- * HELLO deadline. Handshakes that need a hash therefore take a slot first,
- * before connecting, so the server's clock starts only when hashing can.
+ * Password hashing through Web Crypto takes 0.1-0.8 s per handshake, and many
+ * at once slow each other down past the server's 2 s HELLO deadline.
+ * Handshakes that need a hash therefore take a slot first, before connecting,
+ * so the server's clock starts only when hashing can. The slots are per
+ * server: a slow or hostile server holds only its own, never those of
+ * another; and a wait ends with its connect's deadline or signal.
  */
-const hashSlots = new Slots(4);
+const hashSlots = new KeyedSlots(4);
 
 /**
  * A handshaken connection. Commands are encoded by the caller; `send` writes
@@ -118,26 +120,25 @@ export class Connection {
     return this.#answered;
   }
 
-  /** Connects, reads `+HI`, answers with HELLO, and checks the `+OK`. */
+  /**
+   * Connects, reads `+HI`, answers with HELLO, and checks the `+OK`, all
+   * within `connectTimeout` (the wait for a hashing slot and the hashing
+   * included) unless `signal` aborts first.
+   */
   static async open(config: ConnectionConfig): Promise<Connection> {
     const where = `${config.hostname}:${config.port}`;
+    const started = Date.now();
     const timeout = AbortSignal.timeout(config.connectTimeout);
     const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
-    let hashing = config.password !== undefined;
-    if (hashing) {
-      await hashSlots.take(signal).catch((e) => {
-        throw abortError(e, timeout, where, config.connectTimeout, "waiting to connect");
-      });
-    }
-    const release = () => {
-      if (hashing) hashSlots.give();
-      hashing = false;
-    };
+    let release: (() => void) | undefined;
     let socket: Socket | undefined;
     let handshake: ReturnType<typeof handshakeReader> | undefined;
-    let stage = "connecting";
+    let stage = "waiting for other password handshakes with this server";
     const reader = new ReplyReader();
+    reader.maxBulk = MAX_LINE; // a greeting or HELLO reply is one short line
     try {
+      if (config.password !== undefined) release = await hashSlots.take(where, signal);
+      stage = "connecting";
       socket = await config.runtime.connect({
         hostname: config.hostname,
         port: config.port,
@@ -147,8 +148,8 @@ export class Connection {
       handshake = handshakeReader(socket, reader, signal);
       stage = "waiting for the greeting";
       const greeting = await handshake.read();
-      if (greeting === null) throw closedDuring(where, stage);
-      const hi = parseHi(expectString(greeting, where, "greeting"));
+      if (greeting === undefined) throw closedDuring(where, stage);
+      const hi = parseHi(expectString(greeting, "greeting"));
       if (hi.v > PROTOCOL_VERSION) {
         config.logger.warn(
           `Faktory at ${where} speaks protocol ${hi.v}; this library knows ${PROTOCOL_VERSION}`,
@@ -160,12 +161,13 @@ export class Connection {
         );
       }
       stage = "hashing the password";
-      const payload = await hello(hi, config.hello, config.password);
-      release();
+      const payload = await hello(hi, config.hello, config.password, signal);
+      release?.();
+      release = undefined;
       stage = "waiting for the HELLO reply";
       await socket.write(withJson("HELLO", payload));
       const reply = await handshake.read();
-      if (reply === null) throw closedDuring(where, stage);
+      if (reply === undefined) throw closedDuring(where, stage);
       if (reply instanceof ErrorReply) {
         if (/password/i.test(reply.line)) {
           throw new AuthenticationError(
@@ -174,20 +176,25 @@ export class Connection {
         }
         throw serverError(reply.line);
       }
-      if (reply !== "OK") throw new ProtocolError(`Unexpected HELLO reply from ${where}`);
+      // A server says nothing more until asked: bytes after the +OK are garbage.
+      if (reply !== "OK" || reader.buffered > 0) throw new ProtocolError("Unexpected HELLO reply");
+      reader.maxBulk = MAX_BULK;
       const connection = new Connection(socket, where, reader);
       void connection.#readLoop();
       return connection;
     } catch (e) {
       socket?.close();
       if (signal.aborted) {
-        throw abortError(signal.reason, timeout, where, config.connectTimeout, stage);
+        throw abortError(signal.reason, timeout, where, config.connectTimeout, started, stage);
+      }
+      if (e instanceof ProtocolError) {
+        throw new ProtocolError(`${e.message} (from ${where})`, { cause: e });
       }
       if (e instanceof FaktoryError) throw e;
       throw new ConnectionError(`Handshake with Faktory at ${where} failed`, { cause: e });
     } finally {
       handshake?.done();
-      release();
+      release?.();
     }
   }
 
@@ -369,12 +376,13 @@ function handshakeReader(socket: Socket, reader: ReplyReader, signal: AbortSigna
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });
   return {
-    async read(): Promise<Reply | null> {
+    /** The next whole reply; `undefined` once the peer closed. */
+    async read(): Promise<Reply | undefined> {
       for (;;) {
         const reply = reader.next();
         if (reply !== undefined) return reply;
         const chunk = await Promise.race([socket.read(), aborted]);
-        if (chunk === null) return null;
+        if (chunk === null) return undefined;
         reader.feed(chunk);
       }
     },
@@ -382,10 +390,10 @@ function handshakeReader(socket: Socket, reader: ReplyReader, signal: AbortSigna
   };
 }
 
-function expectString(reply: Reply, where: string, what: string): string {
+function expectString(reply: Reply, what: string): string {
   if (typeof reply === "string") return reply;
   if (reply instanceof ErrorReply) throw serverError(reply.line);
-  throw new ProtocolError(`Unexpected ${what} from ${where}`);
+  throw new ProtocolError(`Unexpected ${what}`);
 }
 
 function closedDuring(where: string, stage: string): ConnectionError {
@@ -405,6 +413,7 @@ function abortError(
   timeout: AbortSignal,
   where: string,
   ms: number,
+  started: number,
   stage: string,
 ): Error {
   if (timeout.aborted) {
@@ -414,10 +423,10 @@ function abortError(
       ? ": is Faktory running there and reachable?"
       : "";
     return new TimeoutError(
-      `Connecting to Faktory at ${where} timed out after ${ms} ms while ${stage}${hint}`,
-      {
-        cause: reason,
-      },
+      `Connecting to Faktory at ${where} timed out after ${
+        Date.now() - started
+      } ms (connectTimeout ${ms} ms) while ${stage}${hint}`,
+      { cause: reason },
     );
   }
   if (reason instanceof FaktoryError) return reason;

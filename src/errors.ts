@@ -138,6 +138,81 @@ export class AuthenticationError extends FaktoryError {}
 export class ValidationError extends FaktoryError {}
 
 /**
+ * What became of each job of a bulk push, by jid.
+ *
+ * @example
+ * ```ts
+ * import type { BulkPushOutcome } from "@faktory-ts/faktory";
+ * const outcome: BulkPushOutcome = { pushed: ["a1b2c3d4e5f6"], refused: {}, notPushed: [], unknown: [] };
+ * ```
+ */
+export interface BulkPushOutcome {
+  /** Jobs the server took. */
+  readonly pushed: readonly string[];
+  /** Jobs the server refused, each with its reason. */
+  readonly refused: Readonly<Record<string, string>>;
+  /** Jobs never sent, or refused as a whole: they are not on the server. */
+  readonly notPushed: readonly string[];
+  /**
+   * Jobs of the batch under way when the connection failed: each may or may
+   * not be on the server (look for it before pushing it again).
+   */
+  readonly unknown: readonly string[];
+}
+
+/**
+ * A bulk push did not push every job: the server refused some, or a
+ * connection failed part way (`cause` says why). Its fields say, by jid,
+ * which jobs were pushed, refused, not pushed, or may have been pushed, so
+ * a retry can send exactly the rest.
+ *
+ * @example
+ * ```ts
+ * import { BulkPushError } from "@faktory-ts/faktory";
+ * const e = new BulkPushError({
+ *   pushed: ["a1b2c3d4e5f6"],
+ *   refused: { "0123456789ab": "jobtype is required" },
+ *   notPushed: [],
+ *   unknown: [],
+ * });
+ * console.log(e.message); // The server refused 1 of 2 jobs: jobtype is required; 1 pushed
+ * ```
+ */
+export class BulkPushError extends FaktoryError implements BulkPushOutcome {
+  /** Jobs the server took. */
+  readonly pushed: readonly string[];
+  /** Jobs the server refused, each with its reason. */
+  readonly refused: Readonly<Record<string, string>>;
+  /** Jobs never sent, or refused as a whole: they are not on the server. */
+  readonly notPushed: readonly string[];
+  /** Jobs of the batch under way when the connection failed: maybe on the server, maybe not. */
+  readonly unknown: readonly string[];
+
+  /** Creates the error from what became of each job; `cause` is the failure that stopped the push. */
+  constructor(outcome: BulkPushOutcome, options?: ErrorOptions) {
+    const refused = Object.entries(outcome.refused);
+    const { pushed, notPushed, unknown } = outcome;
+    const total = pushed.length + refused.length + notPushed.length + unknown.length;
+    const counts = `${pushed.length} pushed` +
+      (notPushed.length > 0 ? `, ${notPushed.length} not pushed` : "") +
+      (unknown.length > 0 ? `, ${unknown.length} unknown (the batch under way)` : "");
+    const cause = options?.cause;
+    super(
+      cause === undefined
+        ? `The server refused ${refused.length} of ${total} jobs: ${refused[0]?.[1]}; ${counts}`
+        : `A bulk push of ${total} jobs stopped: ${
+          cause instanceof Error ? cause.message : String(cause)
+        }; ${counts}${refused.length > 0 ? `, ${refused.length} refused` : ""}`,
+      options,
+    );
+    this.pushed = pushed;
+    this.refused = outcome.refused;
+    this.notPushed = notPushed;
+    this.unknown = unknown;
+  }
+}
+
+/**
  * The server is shutting down (`-ERR shutdown in progress`) and did not run
  * the command. Like a lost connection it is worth retrying, so it is a
  * `ConnectionError`: reconnect loops and the worker's ACK/FAIL retries

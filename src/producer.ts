@@ -7,7 +7,7 @@
 
 import { type ClientOptions, resolveOptions } from "./client.ts";
 import { Pool } from "./pool.ts";
-import { ValidationError } from "./errors.ts";
+import { BulkPushError, ValidationError } from "./errors.ts";
 import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
 import { detectRuntime } from "./runtime/detect.ts";
@@ -147,9 +147,12 @@ export class Producer implements AsyncDisposable, JobPusher {
   }
 
   /**
-   * Pushes many jobs of one kind (one argument list each) in batches of up to
-   * 1000. Resolves with the jids in order; throws {@linkcode BulkPushError}
-   * listing the jobs the server refused.
+   * Pushes many jobs of one kind (one argument list each) and resolves with
+   * their jids in order. Every job passes the middleware and is checked
+   * before the first is sent (a bad one is a `ValidationError` and nothing is
+   * pushed); they go in batches of up to 1000. Throws
+   * {@linkcode BulkPushError} if the server refused some, or the connection
+   * failed part way: it says which jobs were pushed and which were not.
    *
    * @example
    * ```ts ignore
@@ -166,12 +169,11 @@ export class Producer implements AsyncDisposable, JobPusher {
       const job = buildPayload(composed, args);
       await throughMiddleware(this.#middleware, job, () => Promise.resolve(void jobs.push(job)));
     }
-    const refused: Record<string, string> = {};
-    for (let i = 0; i < jobs.length; i += 1000) {
-      const batch = jobs.slice(i, i + 1000);
-      Object.assign(refused, await this.#pool.use((client) => client.pushBulk(batch)));
+    const refused = await this.#pool.use((client) => client.pushBulk(jobs));
+    if (Object.keys(refused).length > 0) {
+      const pushed = jobs.map((j) => j.jid).filter((jid) => !Object.hasOwn(refused, jid));
+      throw new BulkPushError({ pushed, refused, notPushed: [], unknown: [] });
     }
-    if (Object.keys(refused).length > 0) throw new BulkPushError(refused);
     return jobs.map((j) => j.jid);
   }
 
@@ -205,26 +207,4 @@ export function throughMiddleware(
 ): Promise<void> {
   const m = middleware[i];
   return m ? m(job, () => throughMiddleware(middleware, job, push, i + 1)) : push();
-}
-
-/**
- * Some jobs of a bulk push were refused by the server; `refused` maps each
- * refused jid to the server's reason. The other jobs were pushed.
- *
- * @example
- * ```ts
- * import { BulkPushError } from "@faktory-ts/faktory";
- * const e = new BulkPushError({ "0123456789ab": "jobtype is required" });
- * console.log(Object.keys(e.refused)); // ["0123456789ab"]
- * ```
- */
-export class BulkPushError extends Error {
-  /** Refused jid to the server's reason. */
-  readonly refused: Readonly<Record<string, string>>;
-  /** Creates the error from the server's PUSHB reply. */
-  constructor(refused: Record<string, string>) {
-    super(`The server refused ${Object.keys(refused).length} job(s): ${Object.values(refused)[0]}`);
-    this.name = "BulkPushError";
-    this.refused = refused;
-  }
 }

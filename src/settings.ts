@@ -42,7 +42,8 @@ export interface ServerAddress {
 /**
  * Parses a Faktory URL: `tcp://host:port`, `tcp+tls://host:port`, with an
  * optional `:password@` and an optional `/namespace`. Throws
- * {@linkcode ValidationError} naming the problem, with the password masked.
+ * {@linkcode ValidationError} naming the problem; the message shows the URL
+ * through {@linkcode maskUrl} and quotes no other part of it.
  *
  * @example
  * ```ts
@@ -54,25 +55,32 @@ export interface ServerAddress {
 export function parseUrl(url: string): ServerAddress {
   const bad = (why: string) =>
     new ValidationError(
-      `Invalid Faktory URL ${JSON.stringify(maskUrl(url))}: ${why}; ` +
+      `Invalid Faktory URL ${quoteMasked(url)}: ${why}; ` +
         `expected tcp(+tls)://(:password@)host:port(/namespace)`,
     );
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1];
+  if (typeof url !== "string") throw bad("it is not a string");
+  const scheme = SCHEME.exec(url)?.[1];
   if (scheme === undefined) throw bad("it has no scheme");
   if (scheme !== "tcp" && scheme !== "tcp+tls") {
     throw bad(`unknown scheme "${scheme}", use tcp or tcp+tls`);
   }
-  const authority = url.slice(scheme.length + 3).split("/")[0] ?? "";
-  const portText = /:([^:\]]*)$/.exec(authority.slice(authority.lastIndexOf("@") + 1))?.[1];
-  const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
-  if (hostPort.startsWith(":")) throw bad("it has no host");
+  const rest = url.slice(scheme.length + 3);
+  const at = rest.lastIndexOf("@");
+  // A URL's authority ends at the first "/", "?" or "#": a password holding
+  // one would leave the host in the path.
+  if (/[/?#]/.test(rest.slice(0, Math.max(at, 0)))) {
+    throw bad('percent-encode a password holding "/", "?" or "#" (encodeURIComponent)');
+  }
+  const hostPort = rest.slice(at + 1).split(/[/?#]/)[0] ?? "";
+  if (hostPort === "" || hostPort.startsWith(":")) throw bad("it has no host");
+  const portText = /:([^:\]]*)$/.exec(hostPort)?.[1];
   if (portText === undefined || portText === "") throw bad("it has no port");
   if (!/^\d+$/.test(portText)) throw bad(`the port "${portText}" is not a number`);
   const port = Number(portText);
   if (port < 1 || port > 65535) throw bad("the port must be 1-65535");
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(url); // its error would quote the URL: not passed on
   } catch {
     throw bad("it cannot be parsed");
   }
@@ -86,14 +94,16 @@ export function parseUrl(url: string): ServerAddress {
   if (path !== "") {
     try {
       namespace = validateQueue(decodeURIComponent(path), "namespace");
-    } catch (e) {
-      throw bad((e as Error).message.replace(/^Invalid namespace /, "namespace "));
+    } catch {
+      throw bad('the namespace may only contain letters, digits, ".", "_" and "-"');
     }
   }
   const password = parsed.password === "" ? undefined : decodePassword(parsed.password);
   const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   return { hostname, port, tls: scheme === "tcp+tls", password, namespace };
 }
+
+const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 
 function decodePassword(raw: string): string {
   try {
@@ -104,20 +114,30 @@ function decodePassword(raw: string): string {
 }
 
 /**
- * The URL with any password replaced by `***`, for messages and logs.
+ * The URL with everything between the scheme and the last `@` replaced by
+ * `***`, for messages and logs. That is the userinfo (user and password)
+ * however the URL is malformed: a password may hold any character, even
+ * `@`, `/` or `:`, and only the last `@` surely ends it. A URL without `@`
+ * has no userinfo and is returned as it is.
  *
  * @example
  * ```ts
  * import { maskUrl } from "@faktory-ts/faktory";
  * console.log(maskUrl("tcp://:secret@localhost:7419")); // tcp://:***@localhost:7419
+ * console.log(maskUrl("tcp://:se/cr@t@localhost:7419")); // tcp://:***@localhost:7419
  * ```
  */
 export function maskUrl(url: string): string {
-  return url.replace(
-    /^([^:/]*:\/\/)([^@/]*)@/,
-    (_, scheme: string, auth: string) =>
-      `${scheme}${auth.includes(":") ? `${auth.slice(0, auth.indexOf(":"))}:***` : "***"}@`,
-  );
+  const at = url.lastIndexOf("@");
+  if (at < 0) return url;
+  const start = Math.min(SCHEME.exec(url)?.[0].length ?? 0, at);
+  return `${url.slice(0, start)}${url[start] === ":" ? ":" : ""}***${url.slice(at)}`;
+}
+
+/** The masked URL in quotes, cut short if long (it may come from a junk variable). */
+function quoteMasked(url: unknown): string {
+  const text = JSON.stringify(typeof url === "string" ? maskUrl(url) : String(url));
+  return text.length > 120 ? `${text.slice(0, 117)}..."` : text;
 }
 
 /** Reads one environment variable; `undefined` when unset. */
@@ -162,7 +182,7 @@ export function envSettings(env: EnvReader): EnvSettings {
   if (!/^[A-Z_][A-Z0-9_]*$/.test(provider)) {
     throw new ValidationError(
       `Invalid FAKTORY_PROVIDER ${
-        JSON.stringify(provider)
+        quoteMasked(provider)
       }: it must name an environment variable such as FAKTORY_URL`,
     );
   }

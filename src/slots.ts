@@ -1,6 +1,7 @@
 /**
  * A counting semaphore: at most `size` holders at once, the rest wait in
- * order. Used for the worker's job slots and for password handshakes.
+ * order. Used for the worker's job slots, and per server for password
+ * handshakes.
  *
  * @module
  */
@@ -73,4 +74,38 @@ interface Waiter {
   resolve(): void;
   reject(reason: unknown): void;
   readonly signal: AbortSignal | undefined;
+}
+
+/** {@linkcode Slots} per key, made at a key's first use and dropped once it is idle. */
+export class KeyedSlots {
+  readonly #size: number;
+  readonly #byKey = new Map<string, { slots: Slots; users: number }>();
+
+  /** Creates `size` slots for each key. */
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  /**
+   * Resolves once a slot of `key` is ours, with the function that gives it
+   * back; rejects with the signal's reason if it aborts first.
+   */
+  async take(key: string, signal?: AbortSignal): Promise<() => void> {
+    const entry = this.#byKey.get(key) ?? { slots: new Slots(this.#size), users: 0 };
+    this.#byKey.set(key, entry);
+    entry.users++;
+    const leave = () => {
+      if (--entry.users === 0) this.#byKey.delete(key);
+    };
+    try {
+      await entry.slots.take(signal);
+    } catch (e) {
+      leave();
+      throw e;
+    }
+    return () => {
+      entry.slots.give();
+      leave();
+    };
+  }
 }

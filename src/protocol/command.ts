@@ -72,7 +72,8 @@ export function fetch(queues: readonly string[]): Uint8Array {
   return words("FETCH", queues);
 }
 
-function json(payload: unknown): string {
+/** `JSON.stringify`, with a value JSON cannot hold refused as `ValidationError`. */
+export function json(payload: unknown): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(payload);

@@ -19,10 +19,19 @@ export interface Hi {
   readonly s?: string;
 }
 
-/** Parses the text of `+HI {...}`. */
+/**
+ * Most hash iterations a greeting may ask for. Faktory sends 4000 + rand(4096),
+ * i.e. 4000-8095 (`startConnection` in server/server.go, the same in v1.9.4
+ * and v1.10.0). Twice the top leaves room for a future server, and bounds the
+ * work a hostile one can demand: 16 384 digests take 0.2-0.6 s here, about all
+ * the server's 2 s HELLO deadline would leave a client anyway.
+ */
+export const MAX_HASH_ITERATIONS = 16_384;
+
+/** Parses the text of `+HI {...}`; a greeting no Faktory sends is a `ProtocolError`. */
 export function parseHi(line: string): Hi {
   if (!line.startsWith("HI ")) {
-    throw new ProtocolError(`Expected the greeting "HI", got ${JSON.stringify(line.slice(0, 40))}`);
+    throw new ProtocolError(`Expected the greeting "HI", got ${quote(line)}`);
   }
   let hi: unknown;
   try {
@@ -35,29 +44,51 @@ export function parseHi(line: string): Hi {
   }
   const { v, i, s } = hi as Record<string, unknown>;
   if (i === undefined && s === undefined) return { v: v as number };
-  if (typeof i !== "number" || !Number.isInteger(i) || i < 1 || i > 1_000_000) {
-    throw new ProtocolError("The server's greeting has an invalid iteration count");
+  if (typeof i !== "number" || !Number.isInteger(i) || i < 1) {
+    throw new ProtocolError(
+      `The server's greeting has an invalid password hash iteration count ${quote(i)}`,
+    );
   }
-  if (typeof s !== "string") throw new ProtocolError("The server's greeting has an invalid salt");
+  if (i > MAX_HASH_ITERATIONS) {
+    throw new ProtocolError(
+      `The server's greeting asks for ${i} password hash iterations: Faktory sends 4000-8095 ` +
+        `and this client computes at most ${MAX_HASH_ITERATIONS}; is this a Faktory server?`,
+    );
+  }
+  if (typeof s !== "string") {
+    throw new ProtocolError(`The server's greeting has an invalid password salt ${quote(s)}`);
+  }
   return { v: v as number, i, s };
+}
+
+/** A value from the server, short and quoted, for a message. */
+function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /**
  * Hex of SHA-256 applied `iterations` times: first over `password + salt`,
- * then over the previous 32-byte digest.
+ * then over the previous 32-byte digest. Each digest is awaited, so the
+ * event loop keeps running; `signal` is checked between digests, so an abort
+ * or timeout stops the work at once rather than after the whole chain.
  */
 export async function hashPassword(
   password: string,
   salt: string,
   iterations: number,
+  signal?: AbortSignal,
 ): Promise<string> {
   let digest: ArrayBuffer = await crypto.subtle.digest(
     "SHA-256",
     new TextEncoder().encode(password + salt),
   );
-  for (let i = 1; i < iterations; i++) digest = await crypto.subtle.digest("SHA-256", digest);
+  for (let i = 1; i < iterations; i++) {
+    signal?.throwIfAborted();
+    digest = await crypto.subtle.digest("SHA-256", digest);
+  }
   let hex = "";
   for (const byte of new Uint8Array(digest)) hex += HEX[byte];
   return hex;
@@ -72,11 +103,15 @@ export interface HelloFields {
   readonly wid?: string | undefined;
 }
 
-/** Builds the HELLO payload, hashing the password if the server asked for one. */
+/**
+ * Builds the HELLO payload, hashing the password if the server asked for one;
+ * the hashing stops when `signal` aborts.
+ */
 export async function hello(
   hi: Hi,
   fields: HelloFields,
   password: string | undefined,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const payload: Record<string, unknown> = {
     v: PROTOCOL_VERSION,
@@ -86,7 +121,7 @@ export async function hello(
   };
   if (fields.wid !== undefined) payload.wid = fields.wid;
   if (hi.i !== undefined && hi.s !== undefined && password !== undefined) {
-    payload.pwdhash = await hashPassword(password, hi.s, hi.i);
+    payload.pwdhash = await hashPassword(password, hi.s, hi.i, signal);
   }
   return payload;
 }

@@ -23,7 +23,7 @@ const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 
 /** Longest header line accepted before the reply is taken for garbage. */
-const MAX_LINE = 64 * 1024;
+export const MAX_LINE = 64 * 1024;
 /** Largest bulk reply accepted (INFO of a very busy server stays far below). */
 export const MAX_BULK = 64 * 1024 * 1024;
 
@@ -41,6 +41,17 @@ export class ReplyReader {
   #pendingBytes = 0;
   /** Bytes (from #pos) needed before parsing can make progress. */
   #need = 1;
+  /**
+   * Waiting for the CRLF that ends a header line: chunks are then joined
+   * only once one holds it (or the line is over the limit), so a line that
+   * trickles in is not copied again for every chunk.
+   */
+  #lineOpen = false;
+  /**
+   * Largest bulk reply accepted; the handshake lowers it, as a greeting and
+   * a HELLO reply are short lines.
+   */
+  maxBulk: number = MAX_BULK;
 
   /** Adds bytes received from the server. The chunk must not be reused by the caller. */
   feed(chunk: Uint8Array): void {
@@ -50,9 +61,13 @@ export class ReplyReader {
       this.#pos = 0;
       return;
     }
+    const last = (this.#pending.at(-1) ?? this.#buf).at(-1);
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (this.#buf.length - this.#pos + this.#pendingBytes >= this.#need) this.#join();
+    const ready = this.#lineOpen
+      ? findCrlf(chunk, 1) >= 0 || (chunk[0] === LF && last === CR) || this.buffered > MAX_LINE
+      : this.buffered >= this.#need;
+    if (ready) this.#join();
   }
 
   /** Bytes received but not yet returned as replies. */
@@ -76,7 +91,8 @@ export class ReplyReader {
       if (buf.length - start > MAX_LINE) {
         throw new ProtocolError(`Reply line longer than ${MAX_LINE} bytes`);
       }
-      return this.#wait(buf.length - start + 1);
+      this.#lineOpen = true;
+      return undefined;
     }
     const type = buf[start];
     if (type === 0x2b /* + */) {
@@ -90,7 +106,7 @@ export class ReplyReader {
       return new ErrorReply(decoder.decode(buf.subarray(start + 1, lineEnd)));
     }
     if (type === 0x24 /* $ */) {
-      const length = parseLength(buf, start + 1, lineEnd);
+      const length = parseLength(buf, start + 1, lineEnd, this.maxBulk);
       if (length === -1) {
         this.#pos = lineEnd + 2;
         return null;
@@ -132,6 +148,7 @@ export class ReplyReader {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#need = 1;
+    this.#lineOpen = false;
   }
 }
 
@@ -144,7 +161,7 @@ function findCrlf(buf: Uint8Array, from: number): number {
   return -1;
 }
 
-function parseLength(buf: Uint8Array, from: number, to: number): number {
+function parseLength(buf: Uint8Array, from: number, to: number, max: number): number {
   if (to - from === 2 && buf[from] === 0x2d && buf[from + 1] === 0x31) return -1;
   if (to === from || to - from > 10) throw new ProtocolError("Invalid bulk length");
   let n = 0;
@@ -153,6 +170,6 @@ function parseLength(buf: Uint8Array, from: number, to: number): number {
     if (digit < 0 || digit > 9) throw new ProtocolError("Invalid bulk length");
     n = n * 10 + digit;
   }
-  if (n > MAX_BULK) throw new ProtocolError(`Bulk reply of ${n} bytes exceeds ${MAX_BULK}`);
+  if (n > max) throw new ProtocolError(`Bulk reply of ${n} bytes exceeds ${max}`);
   return n;
 }

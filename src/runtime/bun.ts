@@ -7,16 +7,15 @@
 
 import { rootCertificates } from "node:tls";
 import type { ConnectionError } from "../errors.ts";
+import { ChunkQueue } from "./chunk_queue.ts";
 import {
-  ChunkQueue,
   connectAborted,
   connectFailed,
   connectionClosed,
   connectionLost,
-  DONE,
   tlsFailed,
-} from "./shared.ts";
-import { nodeRuntime } from "./node.ts";
+} from "./errors.ts";
+import { DONE, nodeRuntime } from "./node.ts";
 import type { ConnectOptions, Runtime, Socket } from "./types.ts";
 
 /** The parts of Bun's TCP socket used here (declared locally: no bun-types). */

@@ -1,19 +1,15 @@
 /**
- * The Deno adapter, built on `Deno.connect` and `Deno.startTls`. `Deno` is
- * reached through a locally declared shape on `globalThis`, so tsc (which
- * has no Deno types) compiles this module for the npm build too.
+ * The Deno adapter: plain TCP on `Deno.connect`, TLS through the Node
+ * adapter on Deno's `node:tls`. `Deno` is reached through a locally declared
+ * shape on `globalThis`, so tsc (which has no Deno types) compiles this
+ * module for the npm build too.
  *
  * @module
  */
 
 import type { ConnectionError } from "../errors.ts";
-import {
-  connectAborted,
-  connectFailed,
-  connectionClosed,
-  connectionLost,
-  tlsFailed,
-} from "./shared.ts";
+import { connectAborted, connectFailed, connectionClosed, connectionLost } from "./errors.ts";
+import { nodeRuntime } from "./node.ts";
 import type { ConnectOptions, ProcessSignal, Runtime, Socket } from "./types.ts";
 
 /** The parts of `Deno.Conn` used here. */
@@ -28,17 +24,9 @@ interface DenoTcpConn extends DenoConn {
   setKeepAlive(keepAlive: boolean): void;
 }
 
-interface DenoTlsConn extends DenoConn {
-  handshake(): Promise<unknown>;
-}
-
 /** The parts of the `Deno` namespace used here. */
 interface DenoNamespace {
   connect(options: { hostname: string; port: number; signal?: AbortSignal }): Promise<DenoTcpConn>;
-  startTls(
-    conn: DenoTcpConn,
-    options: { hostname: string; caCerts?: string[] },
-  ): Promise<DenoTlsConn>;
   env: { get(name: string): string | undefined };
   hostname(): string;
   readonly pid: number;
@@ -52,7 +40,14 @@ const deno = (): DenoNamespace => (globalThis as unknown as { Deno: DenoNamespac
 /** Size of a read; a read that fills most of it keeps the buffer, others get a copy. */
 const READ_SIZE = 64 * 1024;
 
-async function connect({ hostname, port, tls, signal }: ConnectOptions): Promise<Socket> {
+async function connect(options: ConnectOptions): Promise<Socket> {
+  // TLS goes through Deno's node:tls, which closes a socket at once. A
+  // Deno.startTls connection closed before its handshake is done stays open
+  // until the peer answers (the handshake is finished first, denoland/deno#14547):
+  // against a peer that never answers TLS, each timed-out connect kept its
+  // descriptor for good (50 attempts, 50 descriptors; none with node:tls).
+  if (options.tls !== undefined) return await nodeRuntime.connect(options);
+  const { hostname, port, signal } = options;
   if (signal?.aborted) throw connectAborted(hostname, port, signal);
   let tcp: DenoTcpConn;
   try {
@@ -66,31 +61,7 @@ async function connect({ hostname, port, tls, signal }: ConnectOptions): Promise
   tcp.setNoDelay(true);
   // Deno cannot set the keepalive idle time: the OS default (often 2 hours) applies.
   tcp.setKeepAlive(true);
-  if (tls === undefined) return new DenoSocket(tcp, hostname, port);
-  // startTls on our own TCP connection (not connectTls): it keeps the socket
-  // options above, and its `hostname` sets the name to verify and send as SNI.
-  let conn: DenoTlsConn | undefined;
-  // Deno lets a closed TlsConn finish its handshake before the socket really
-  // goes (denoland/deno#14547): against a server that never answers, the
-  // socket lingers until the server hangs up, though connect() rejects at once.
-  const onAbort = () => closeQuietly(conn ?? tcp);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    conn = await deno().startTls(tcp, {
-      hostname: tls.serverName ?? hostname,
-      ...(tls.caCerts?.length ? { caCerts: [...tls.caCerts] } : {}), // added to the built-in roots
-    });
-    signal?.throwIfAborted(); // aborted while startTls held the TCP connection
-    await conn.handshake(); // a refused certificate fails here, not on first use
-  } catch (cause) {
-    closeQuietly(conn ?? tcp);
-    throw signal?.aborted
-      ? connectAborted(hostname, port, signal)
-      : tlsFailed(hostname, port, cause);
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
-  return new DenoSocket(conn, hostname, port);
+  return new DenoSocket(tcp, hostname, port);
 }
 
 function closeQuietly(conn: DenoConn): void {
@@ -200,7 +171,7 @@ class DenoSocket implements Socket {
 }
 
 /**
- * The adapter for Deno: `Deno.connect`, plus `Deno.startTls` for TLS with
+ * The adapter for Deno: `Deno.connect`, plus Deno's `node:tls` for TLS with
  * certificate and host name checks always on. Needs `--allow-net`; `env`,
  * `hostname` and `rssKb` degrade gracefully without `--allow-env`/`--allow-sys`.
  *

@@ -9,19 +9,21 @@ import { hostname } from "node:os";
 import process from "node:process";
 import * as tls from "node:tls";
 import type { ConnectionError } from "../errors.ts";
+import { ChunkQueue } from "./chunk_queue.ts";
 import {
-  ChunkQueue,
   connectAborted,
   connectFailed,
   connectionClosed,
   connectionLost,
-  DONE,
   tlsFailed,
-} from "./shared.ts";
+} from "./errors.ts";
 import type { ConnectOptions, Runtime, Socket, TlsOptions } from "./types.ts";
 
 /** Idle time before the first TCP keepalive probe. */
 const KEEPALIVE_MS = 15_000;
+
+/** A promise resolved with nothing, shared to spare an allocation per write. */
+export const DONE: Promise<void> = Promise.resolve();
 
 // Node's `ca` option replaces the built-in roots, so extra CAs are appended to
 // them; building that context costs ~17 ms, so it is made once per CA list.

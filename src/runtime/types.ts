@@ -8,7 +8,25 @@
 
 /** TLS settings for a connection. Certificates and host names are always verified. */
 export interface TlsOptions {
-  /** Extra trusted CA certificates in PEM form, e.g. for a self-signed server. */
+  /**
+   * Extra trusted certificates in PEM form, added to the built-in roots: a
+   * private CA, or a server's self-signed certificate.
+   *
+   * Deno, Bun and Node all accept a self-signed certificate here, also one
+   * marked `CA:TRUE` as `openssl req -x509` makes by default: on Deno the
+   * library runs TLS through `node:tls`, because Deno's own TLS
+   * (`Deno.connectTls`, `Deno.startTls`) refuses a `CA:TRUE` certificate
+   * used as the server's (`CaUsedAsEndEntity`). A certificate every client
+   * accepts, also a custom {@linkcode Runtime} on Deno's own TLS, is marked
+   * `CA:FALSE` and names the host in its subjectAltName:
+   *
+   * ```sh
+   * openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=faktory.internal \
+   *   -addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=serverAuth \
+   *   -addext subjectAltName=DNS:faktory.internal \
+   *   -keyout private.key.pem -out public.cert.pem
+   * ```
+   */
   readonly caCerts?: readonly string[];
   /** Name to verify the certificate against (SNI). Defaults to the host name. */
   readonly serverName?: string;

@@ -1,6 +1,5 @@
 /**
- * What the three socket adapters share: error messages that say what to
- * check, and the queue that turns pushed chunks into pulled reads.
+ * The errors the socket adapters raise, each with a hint on what to check.
  *
  * @module
  */
@@ -12,7 +11,7 @@ import { ConnectionError, TimeoutError } from "../errors.ts";
  *
  * @example
  * ```ts
- * import { address } from "./shared.ts";
+ * import { address } from "./errors.ts";
  * console.log(address("::1", 7419)); // "[::1]:7419"
  * ```
  */
@@ -32,7 +31,7 @@ function reason(cause: unknown): string {
  *
  * @example
  * ```ts
- * import { connectFailed } from "./shared.ts";
+ * import { connectFailed } from "./errors.ts";
  * const cause = Object.assign(new Error("connect refused"), { code: "ECONNREFUSED" });
  * console.log(connectFailed("127.0.0.1", 7419, cause).message);
  * // Could not connect to 127.0.0.1:7419 (ECONNREFUSED): is Faktory running there?
@@ -58,7 +57,7 @@ export function connectFailed(hostname: string, port: number, cause: unknown): C
  *
  * @example
  * ```ts
- * import { tlsFailed } from "./shared.ts";
+ * import { tlsFailed } from "./errors.ts";
  * console.log(tlsFailed("localhost", 7419, new Error("bad certificate")).message);
  * ```
  */
@@ -82,7 +81,7 @@ export function tlsFailed(hostname: string, port: number, cause: unknown): Conne
  *
  * @example
  * ```ts
- * import { connectAborted } from "./shared.ts";
+ * import { connectAborted } from "./errors.ts";
  * const signal = AbortSignal.abort();
  * console.log(connectAborted("localhost", 7419, signal).message);
  * // Connecting to localhost:7419 was aborted
@@ -105,7 +104,7 @@ export function connectAborted(
  *
  * @example
  * ```ts
- * import { connectionLost } from "./shared.ts";
+ * import { connectionLost } from "./errors.ts";
  * const cause = Object.assign(new Error("reset"), { code: "ECONNRESET" });
  * console.log(connectionLost("localhost", 7419, cause).message);
  * // Connection to localhost:7419 was lost (ECONNRESET)
@@ -123,103 +122,11 @@ export function connectionLost(hostname: string, port: number, cause: unknown): 
  *
  * @example
  * ```ts
- * import { connectionClosed } from "./shared.ts";
+ * import { connectionClosed } from "./errors.ts";
  * console.log(connectionClosed("localhost", 7419).message);
  * // Connection to localhost:7419 is closed
  * ```
  */
 export function connectionClosed(hostname: string, port: number): ConnectionError {
   return new ConnectionError(`Connection to ${address(hostname, port)} is closed`);
-}
-
-/** A promise resolved with nothing, shared to spare an allocation per write. */
-export const DONE: Promise<void> = Promise.resolve();
-
-/**
- * Turns pushed chunks (Node `data` events, Bun's `data` handler) into pulled
- * reads. Above `highWaterMark` queued bytes it calls `pause` so the kernel's
- * buffers fill and TCP slows the sender; a read that drains it calls `resume`.
- *
- * @example
- * ```ts
- * import { ChunkQueue } from "./shared.ts";
- * const queue = new ChunkQueue(() => {}, () => {});
- * queue.push(new Uint8Array([1, 2]));
- * queue.end();
- * console.log(await queue.read(), await queue.read()); // Uint8Array(2) [ 1, 2 ] null
- * ```
- */
-export class ChunkQueue {
-  #chunks: Uint8Array[] = [];
-  #bytes = 0;
-  #paused = false;
-  #ended = false;
-  #error: Error | undefined;
-  #resolve: ((chunk: Uint8Array | null) => void) | undefined;
-  #reject: ((error: Error) => void) | undefined;
-  readonly #pause: () => void;
-  readonly #resume: () => void;
-  readonly #highWaterMark: number;
-
-  /** `pause`/`resume` stop and restart the source; 64 KiB are queued at most before pausing. */
-  constructor(pause: () => void, resume: () => void, highWaterMark = 64 * 1024) {
-    this.#pause = pause;
-    this.#resume = resume;
-    this.#highWaterMark = highWaterMark;
-  }
-
-  /** Hands `chunk` to a waiting read, or queues it. */
-  push(chunk: Uint8Array): void {
-    if (this.#ended) return;
-    const resolve = this.#resolve;
-    if (resolve !== undefined) {
-      this.#resolve = this.#reject = undefined;
-      resolve(chunk);
-      return;
-    }
-    this.#chunks.push(chunk);
-    this.#bytes += chunk.length;
-    if (!this.#paused && this.#bytes >= this.#highWaterMark) {
-      this.#paused = true;
-      this.#pause();
-    }
-  }
-
-  /** No more chunks: reads drain the queue, then get `null` (or reject with `error`). */
-  end(error?: Error): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#error = error;
-    const resolve = this.#resolve, reject = this.#reject;
-    this.#resolve = this.#reject = undefined;
-    if (error !== undefined) reject?.(error);
-    else resolve?.(null);
-  }
-
-  /** Drops queued chunks and ends with `null`, as after a local close. */
-  clear(): void {
-    this.#chunks = [];
-    this.#bytes = 0;
-    this.end();
-  }
-
-  /** The next chunk, or `null` at the end. One read at a time. */
-  read(): Promise<Uint8Array | null> {
-    const chunk = this.#chunks.shift();
-    if (chunk !== undefined) {
-      this.#bytes -= chunk.length;
-      if (this.#paused && this.#bytes < this.#highWaterMark && !this.#ended) {
-        this.#paused = false;
-        this.#resume();
-      }
-      return Promise.resolve(chunk);
-    }
-    if (this.#ended) {
-      return this.#error === undefined ? Promise.resolve(null) : Promise.reject(this.#error);
-    }
-    return new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-  }
 }

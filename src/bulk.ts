@@ -1,0 +1,131 @@
+/**
+ * Bulk pushes: jobs split into PUSHB commands, every one built (and so every
+ * job checked) before the first is sent, then sent one after another with
+ * what became of each job kept, so a failure part way says which jobs were
+ * pushed and which were not.
+ *
+ * @module
+ */
+
+import {
+  BulkPushError,
+  ProtocolError,
+  ServerError,
+  ServerShuttingDownError,
+  ValidationError,
+} from "./errors.ts";
+import { type JobPayload, MAX_JOB_BYTES } from "./payload.ts";
+import { json } from "./protocol/command.ts";
+
+/** Jobs per PUSHB at most: the server pushes them one by one and suggests about 1000. */
+export const BATCH_JOBS = 1000;
+
+/** One PUSHB command and the jids it carries. */
+export interface Batch {
+  readonly jids: readonly string[];
+  readonly command: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const HEAD = encoder.encode("PUSHB [");
+const TAIL = encoder.encode("]\r\n");
+
+/**
+ * Encodes `jobs` (each through `prepare`, which checks it) into PUSHB
+ * commands of at most {@linkcode BATCH_JOBS} jobs and `MAX_JOB_BYTES` of
+ * JSON each. Throws `ValidationError` for any bad or oversized job, before
+ * anything is sent.
+ */
+export function encodeBatches(
+  jobs: readonly JobPayload[],
+  prepare: (job: JobPayload) => JobPayload,
+): Batch[] {
+  const batches: Batch[] = [];
+  let jids: string[] = [];
+  let parts: Uint8Array[] = [];
+  let bytes = 0;
+  const close = () => {
+    if (jids.length === 0) return;
+    const command = new Uint8Array(HEAD.length + bytes + parts.length - 1 + TAIL.length);
+    command.set(HEAD, 0);
+    let offset = HEAD.length;
+    for (const [i, part] of parts.entries()) {
+      if (i > 0) command[offset++] = 0x2c; // ","
+      command.set(part, offset);
+      offset += part.length;
+    }
+    command.set(TAIL, offset);
+    batches.push({ jids, command });
+    jids = [];
+    parts = [];
+    bytes = 0;
+  };
+  for (const job of jobs) {
+    const part = encoder.encode(json(prepare(job)));
+    if (part.length + 2 > MAX_JOB_BYTES) {
+      throw new ValidationError(
+        `Job ${job.jid} is ${part.length} bytes of JSON, over the ${MAX_JOB_BYTES}-byte limit: ` +
+          "pass a reference (an id, a URL) instead of the data",
+      );
+    }
+    if (jids.length === BATCH_JOBS || bytes + parts.length + part.length + 2 > MAX_JOB_BYTES) {
+      close();
+    }
+    jids.push(job.jid);
+    parts.push(part);
+    bytes += part.length;
+  }
+  close();
+  return batches;
+}
+
+/**
+ * Sends the batches in order through `send` and resolves with the jobs the
+ * server refused (`{ jid: reason }`). A failure part way rejects with
+ * {@linkcode BulkPushError}, whose fields say what became of every job.
+ */
+export async function sendBatches(
+  batches: readonly Batch[],
+  send: (command: Uint8Array) => Promise<string | null>,
+): Promise<Record<string, string>> {
+  const pushed: string[] = [];
+  // Maps, not objects: a jid such as "constructor" or "__proto__" is just a key.
+  const refused = new Map<string, string>();
+  for (const [i, batch] of batches.entries()) {
+    let theirs: Map<string, string>;
+    try {
+      theirs = refusals(await send(batch.command));
+    } catch (cause) {
+      // An error reply, or a server that is stopping, did not push the batch;
+      // a lost connection or a garbled reply may have pushed any part of it.
+      const refusedWhole = cause instanceof ServerError || cause instanceof ServerShuttingDownError;
+      const rest = batches.slice(i + 1).flatMap((b) => b.jids);
+      throw new BulkPushError({
+        pushed,
+        refused: Object.fromEntries(refused),
+        notPushed: refusedWhole ? [...batch.jids, ...rest] : rest,
+        unknown: refusedWhole ? [] : [...batch.jids],
+      }, { cause });
+    }
+    for (const jid of batch.jids) {
+      const reason = theirs.get(jid);
+      if (reason === undefined) pushed.push(jid);
+      else refused.set(jid, reason);
+    }
+  }
+  return Object.fromEntries(refused);
+}
+
+/** The PUSHB reply: the reason of each job refused, by jid. */
+function refusals(reply: string | null): Map<string, string> {
+  let value: unknown;
+  try {
+    value = reply === null ? {} : JSON.parse(reply);
+  } catch (cause) {
+    throw new ProtocolError("PUSHB reply is not valid JSON", { cause });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError("PUSHB reply is not an object of refused jobs");
+  }
+  return new Map(Object.entries(value).map(([jid, why]) => [jid, String(why)]));
+}
