@@ -1,6 +1,6 @@
 /**
- * The Bun adapter, built on `Bun.connect`. `Bun` is only touched inside
- * functions, so this module also loads (unused) on Node and Deno.
+ * The Bun adapter, built on `Bun.connect`. `Bun` is reached through a
+ * locally declared shape on `globalThis` (no bun-types).
  *
  * @module
  */
@@ -16,7 +16,7 @@ import {
   DONE,
   tlsFailed,
 } from "./shared.ts";
-import { nodeRuntime } from "./node.ts";
+import { processRuntime } from "./process.ts";
 import type { ConnectOptions, Runtime, Socket } from "./types.ts";
 
 /** The parts of Bun's TCP socket used here (declared locally: no bun-types). */
@@ -237,7 +237,7 @@ function connect({ hostname, port, tls, signal }: ConnectOptions): Promise<Socke
  * ```
  */
 export const bunRuntime: Runtime = {
-  ...nodeRuntime, // Bun has Node's process, os and signals
+  ...processRuntime, // Bun has Node's process, os and signals
   name: "bun",
   connect,
 };

@@ -5,8 +5,6 @@
  */
 
 import * as net from "node:net";
-import { hostname } from "node:os";
-import process from "node:process";
 import * as tls from "node:tls";
 import type { ConnectionError } from "../errors.ts";
 import {
@@ -18,6 +16,7 @@ import {
   DONE,
   tlsFailed,
 } from "./shared.ts";
+import { processRuntime } from "./process.ts";
 import type { ConnectOptions, Runtime, Socket, TlsOptions } from "./types.ts";
 
 /** Idle time before the first TCP keepalive probe. */
@@ -177,15 +176,4 @@ function ignore(): void {}
  * socket.close();
  * ```
  */
-export const nodeRuntime: Runtime = {
-  name: "node",
-  connect,
-  env: (name) => process.env[name],
-  hostname: () => hostname(),
-  pid: () => process.pid,
-  rssKb: () => Math.round(process.memoryUsage.rss() / 1024),
-  onSignal(signal, handler) {
-    process.on(signal, handler);
-    return () => void process.off(signal, handler);
-  },
-};
+export const nodeRuntime: Runtime = { ...processRuntime, name: "node", connect };
