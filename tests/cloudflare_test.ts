@@ -202,17 +202,18 @@ describe("Cloudflare Workers (workerd)", () => {
     };
     const withPassword = await measure(secured);
     const without = await measure(plain);
+    const times = 5;
     const cpu = await cpuMs(workerd.pid);
-    const hash = await call(workerd, "/hash", { n: "8095" });
-    const hashCpu = (await cpuMs(workerd.pid)) - cpu;
+    const hash = await call(workerd, "/hash", { n: "8095", times: `${times}` });
+    const hashCpu = ((await cpuMs(workerd.pid)) - cpu) / times;
     assert.equal(hash.status, 200);
     const f = (x: number) => x.toFixed(1);
     // deno-lint-ignore no-console
     console.log(
       `workerd handshake, per connection: with a password ${f(withPassword.wall)} ms wall, ` +
         `${f(withPassword.cpu)} ms CPU; without ${f(without.wall)} ms wall, ` +
-        `${f(without.cpu)} ms CPU; 8095 SHA-256 rounds alone ${hash.body.ms} ms wall, ` +
-        `${hashCpu} ms CPU`,
+        `${f(without.cpu)} ms CPU; 8095 SHA-256 rounds alone ` +
+        `${f(hash.body.ms as number / times)} ms wall, ${f(hashCpu)} ms CPU`,
     );
     assert.ok(withPassword.wall < 2_000, "well within the server's 2 s HELLO deadline");
   });
