@@ -4,6 +4,7 @@
 // in a pass of its own ("workerd"), driven by Deno.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import * as fsp from "node:fs/promises";
 import net from "node:net";
 import * as os from "node:os";
@@ -259,7 +260,150 @@ describe("Cloudflare Workers (workerd)", () => {
     assert.equal(body.error.name, "ConnectionError");
     assert.ok(!body.error.message.includes(PASSWORD));
   });
+
+  // The adapter's contract, as runtime_test.ts checks it for Deno, Bun and Node:
+  // the Worker drives `cloudflareRuntime` against local node:net servers.
+  describe("the cloudflare:sockets adapter", () => {
+    const size = 32 * 1024 * 1024; // far beyond the kernel's socket buffers
+    const socketCall = (route: string, port: number, n = 0) =>
+      call(workerd, `/socket/${route}`, { port: `${port}`, n: `${n}` });
+    type JsonError = { name: string; message: string; cause: string | null };
+
+    test("(local echo server) bytes written come back unchanged", async () => {
+      await using server = await serve((s) => s.on("data", (d: Uint8Array) => s.write(d)));
+      const { body } = await socketCall("echo", server.port);
+      assert.equal(body.text, "hello world");
+    });
+
+    test("(local server reading nothing for 1 s) a 32 MiB write waits, then arrives whole and in order", async () => {
+      const received: Uint8Array[] = [];
+      await using server = await serve((s) => {
+        s.pause();
+        s.on("data", (d: Uint8Array) => received.push(d));
+        setTimeout(() => s.resume(), 1_000);
+      });
+      const { status, body } = await socketCall("write-waits", server.port, size);
+      assert.equal(status, 200, JSON.stringify(body));
+      assert.equal(body.early, false, "the write resolved while nobody read");
+      await until(() => received.reduce((n, c) => n + c.length, 0) >= size, 10_000, "all bytes");
+      assertPattern(Buffer.concat(received), size);
+    });
+
+    test("(local server sending 32 MiB) nothing is read ahead; a slow reader gets every byte in order", async () => {
+      let flushed = false;
+      let flushedAtGo: boolean | undefined;
+      await using server = await serve((s) => {
+        s.write(pattern(size), () => (flushed = true));
+        s.end();
+        s.once("data", () => (flushedAtGo = flushed)); // "go": the Worker starts reading
+      });
+      const { status, body } = await socketCall("read-pulls", server.port);
+      assert.equal(status, 200, JSON.stringify(body));
+      assert.equal(flushedAtGo, false, "workerd read ahead without bound");
+      assert.deepEqual(body, { count: size, inOrder: true, afterEnd: null });
+    });
+
+    test("(local server that says bye) the data, then null, then writes fail", async () => {
+      await using server = await serve((s) => s.end("bye\r\n"));
+      const { body } = await socketCall("bye", server.port);
+      assert.equal(body.text, "bye\r\n");
+      assert.equal(body.end, null);
+      assert.equal((body.late as JsonError).name, "ConnectionError");
+    });
+
+    test("close() is idempotent, ends pending reads, refuses writes and releases the socket", async () => {
+      await using server = await serve((s) => s.resume());
+      const { body } = await socketCall("close", server.port);
+      assert.equal(body.pending, null);
+      assert.equal(body.after, null);
+      const late = body.late as JsonError;
+      assert.equal(late.name, "ConnectionError");
+      assert.match(late.message, new RegExp(`127\\.0\\.0\\.1:${server.port} is closed`));
+      await until(() => server.accepted.size === 0, 5_000, "the server sees the socket closed");
+    });
+
+    test("(local server that never reads) close() rejects a write waiting for room and releases the socket", async () => {
+      let received = 0;
+      await using server = await serve((s) => s.pause().on("data", (d) => (received += d.length)));
+      const { body } = await socketCall("close-write", server.port, size);
+      assert.equal(body.early, false);
+      assert.equal((body.error as JsonError).name, "ConnectionError");
+      // Reading now, the server gets what the kernels held, then the end.
+      for (const socket of server.accepted) socket.resume();
+      await until(() => server.accepted.size === 0, 5_000, "the server sees the socket closed");
+      assert.ok(received < size, `${received} bytes: the write went on after close()`);
+    });
+
+    test("(local server that resets the connection) reads and writes reject with ConnectionError", async () => {
+      await using server = await serve((s) => s.once("data", () => s.resetAndDestroy()));
+      const { body } = await socketCall("reset", server.port);
+      const read = body.read as JsonError;
+      assert.equal(read.name, "ConnectionError");
+      assert.match(
+        read.message,
+        new RegExp(`^Connection to 127\\.0\\.0\\.1:${server.port} was lost`),
+      );
+      assert.notEqual(read.cause, null);
+      assert.equal((body.write as JsonError).name, "ConnectionError");
+      assert.equal(body.closed, true);
+    });
+
+    test("an already-aborted signal refuses to connect with ConnectionError or TimeoutError", async () => {
+      await using server = await serve(() => {});
+      const { body } = await socketCall("aborted", server.port);
+      const where = `127.0.0.1:${server.port}`;
+      assert.deepEqual(
+        [body.aborted, body.timedOut].map((e) => [(e as JsonError).name, (e as JsonError).message]),
+        [
+          ["ConnectionError", `Connecting to ${where} was aborted`],
+          ["TimeoutError", `Connecting to ${where} timed out`],
+        ],
+      );
+      assert.equal(server.accepted.size, 0, "no connection was opened");
+    });
+
+    test("(local server that never answers a TLS hello) the signal's timeout ends the connect; the socket goes", async () => {
+      await using server = await serve((s) => s.resume()); // reads the hello, never answers
+      const { body } = await socketCall("tls-silent", server.port);
+      assert.equal((body.error as JsonError).name, "TimeoutError");
+      assert.ok((body.ms as number) < 2_000, `gave up after ${body.ms} ms`);
+      await until(() => server.accepted.size === 0, 5_000, "the server sees the socket closed");
+    });
+  });
 });
+
+/** Bytes `i % 251`, as the Worker writes and checks them. */
+function pattern(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = i % 251;
+  return bytes;
+}
+
+function assertPattern(bytes: Uint8Array, size: number): void {
+  assert.equal(bytes.length, size);
+  for (let i = 0; i < size; i++) {
+    if (bytes[i] !== i % 251) assert.fail(`byte ${i} is ${bytes[i]}, not ${i % 251}`);
+  }
+}
+
+/** A local server on a free port; `accepted` holds its open connections. */
+async function serve(handler: (socket: net.Socket) => void) {
+  const accepted = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    accepted.add(socket);
+    socket.on("error", () => {}).on("close", () => accepted.delete(socket));
+    handler(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    accepted,
+    async [Symbol.asyncDispose]() {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 /** A port nothing listens on (freed at once). */
 async function closedPort(): Promise<number> {

@@ -97,6 +97,8 @@ class WorkersSocketAdapter implements Socket {
   #isClosed = false;
   #error: ConnectionError | undefined;
   #resolveClosed!: () => void;
+  /** Rejects the writes under way: workerd closes the socket but leaves a write waiting for room pending. */
+  readonly #writing = new Set<(error: ConnectionError) => void>();
 
   constructor(socket: WorkersSocket, hostname: string, port: number) {
     this.#socket = socket;
@@ -135,10 +137,15 @@ class WorkersSocketAdapter implements Socket {
     if (this.#isClosed) {
       return Promise.reject(this.#error ?? connectionClosed(this.#hostname, this.#port));
     }
-    return this.#writer.write(bytes).catch((cause) => {
-      throw this.#isClosed
-        ? this.#error ?? connectionClosed(this.#hostname, this.#port)
-        : this.#fail(cause);
+    return new Promise((resolve, reject) => {
+      this.#writing.add(reject);
+      this.#writer.write(bytes).then(resolve, (cause) => {
+        reject(
+          this.#isClosed
+            ? this.#error ?? connectionClosed(this.#hostname, this.#port)
+            : this.#fail(cause),
+        );
+      }).finally(() => this.#writing.delete(reject));
     });
   }
 
@@ -147,6 +154,9 @@ class WorkersSocketAdapter implements Socket {
     this.#isClosed = true;
     // Cancels the readable side (a pending read ends) and aborts the writable one.
     void this.#socket.close().catch(() => {});
+    const error = this.#error ?? connectionClosed(this.#hostname, this.#port);
+    for (const reject of this.#writing) reject(error);
+    this.#writing.clear();
     this.#resolveClosed();
   }
 

@@ -129,22 +129,19 @@ const capnpText = (text: string) => JSON.stringify(text); // a capnp Text litera
 /**
  * The config: the Worker on an HTTP socket, its `globalOutbound` a network
  * service that also allows private and local addresses (the default one
- * allows public addresses only), no compatibility flags.
+ * allows public addresses only) and speaks TLS, no compatibility flags.
  */
 function config(options: WorkerdOptions, port: number): string {
   const bindings = Object.entries(options.bindings ?? {})
     .map(([name, value]) => `(name = ${capnpText(name)}, text = ${capnpText(value)})`);
-  const trusted = options.trustedCertificates ?? [];
-  const tls = trusted.length === 0
-    ? ""
-    : `, tlsOptions = (trustBrowserCas = true, trustedCertificates = [${
-      trusted.map(capnpText).join(", ")
-    }])`;
+  // Without tlsOptions, workerd's network service refuses TLS altogether ("no TLS configuration").
+  const trusted = (options.trustedCertificates ?? []).map(capnpText).join(", ");
+  const tls = `tlsOptions = (trustBrowserCas = true, trustedCertificates = [${trusted}])`;
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .worker),
-    (name = "internet", network = (allow = ["public", "private", "local"]${tls})),
+    (name = "internet", network = (allow = ["public", "private", "local"], ${tls})),
   ],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
