@@ -106,6 +106,20 @@ describe("Cloudflare Workers (workerd)", () => {
     assert.deepEqual(jobs.map((j) => [j.jid, j.args]), [[body.jid, ["from the binding"]]]);
   });
 
+  test("concurrent requests with four password handshakes each all push", async () => {
+    // The library bounds concurrent hashing with slots shared by the isolate, so
+    // one request's handshake may wait for another request's to finish.
+    const calls = Array.from(
+      { length: 4 },
+      (_, i) =>
+        call(workerd, "/push", { pool: "4", args: JSON.stringify([i]), queue: "edge-concurrent" }),
+    );
+    const results = await Promise.all(calls);
+    for (const { status, body } of results) assert.equal(status, 200, JSON.stringify(body));
+    const jobs = await fetchAll(secured, "edge-concurrent", 4);
+    assert.deepEqual(jobs.map((j) => j.args[0]).sort(), [0, 1, 2, 3]);
+  });
+
   test("pushes a bulk of 300 jobs; INFO in the Worker sees them", async () => {
     const { status, body } = await call(workerd, "/bulk", {
       url: plain.url,
