@@ -5,7 +5,8 @@
  * {@linkcode Producer} (or any {@linkcode JobPusher}), run it with a
  * {@linkcode Worker}; talk to the server command by command with a
  * {@linkcode Client}. Other entry points: `@faktory-ts/faktory/testing`
- * (run or collect jobs in memory in your own tests, no server) and
+ * (run or collect jobs in memory in your own tests, no server),
+ * `@faktory-ts/faktory/cloudflare` (producers on Cloudflare Workers) and
  * `@faktory-ts/faktory/cli` (the `faktory-ts` command line).
  *
  * @example
@@ -89,7 +90,7 @@ export {
   type ProducerOptions,
   type PushMiddleware,
 } from "./src/producer.ts";
-export { detectRuntime } from "./src/runtime/detect.ts";
+export { loadRuntime } from "./src/runtime/detect.ts";
 export {
   type HandlerRegistry,
   InvalidArgumentsError,
@@ -106,3 +107,8 @@ export {
   type WorkerStatus,
   WorkerStoppedError,
 } from "./src/worker.ts";
+
+import { setDefaultRuntime } from "./src/runtime/default.ts";
+import { detected } from "./src/runtime/detect.ts";
+// Connections use the adapter of the runtime they run on, imported on first connect.
+setDefaultRuntime(detected);

@@ -104,13 +104,11 @@ const pkg: Record<string, unknown> = {
   ...(denoJson.author ? { author: denoJson.author } : {}),
   type: "module",
   exports: npmExports,
-  // The CLI runs its command line when loaded; everything else is side-effect free.
-  ...(npmExports["./cli"]
-    ? {
-      bin: { "faktory-ts": npmExports["./cli"].default },
-      sideEffects: [npmExports["./cli"].default],
-    }
-    : { sideEffects: false }),
+  ...(npmExports["./cli"] ? { bin: { "faktory-ts": npmExports["./cli"].default } } : {}),
+  // The CLI runs its command line when loaded, and the library's entry points
+  // set the default runtime (a bundler must not skip them as mere re-exports);
+  // every other module is side-effect free.
+  sideEffects: ["./cli", ".", "./cloudflare"].flatMap((key) => npmExports[key]?.default ?? []),
   engines: { node: ">=20" },
   files: ["esm"],
 };

@@ -10,7 +10,7 @@
  * runtime ran no test. Failed steps (check, deps, build) count as failures.
  *
  * Usage: deno task test [-- options] [test files or directories...]
- *   --only deno|bun|node   only these runtimes (repeatable, or a comma list)
+ *   --only deno|bun|node|workerd  only these passes (repeatable, or a comma list)
  *   --skip-check           skip `deno task check`
  *   --skip-deps            skip `bash scripts/install_deps.sh`
  *   --skip-build           skip `deno task build:npm` (Node then runs the existing npm/)
@@ -30,11 +30,13 @@
  *   compiled tests' `../mod.js` / `../src/x.js` imports load the npm build
  *   itself (Node resolves symlinks to real paths: one module instance).
  *   Node 20's --test does not take globs, so files are passed one by one.
+ * - workerd: the files ONE_PASS gives it (tests/cloudflare_test.ts), run as
+ *   on Deno; they start workerd themselves, so their count shows apart.
  *
  * @module
  */
 
-const RUNTIMES = ["deno", "bun", "node"] as const;
+const RUNTIMES = ["deno", "bun", "node", "workerd"] as const;
 type RuntimeName = typeof RUNTIMES[number];
 
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
@@ -52,7 +54,7 @@ const out = (msg = "") => writeAll(Deno.stdout, encoder.encode(`${msg}\n`));
 const err = (msg: string) => writeAll(Deno.stderr, encoder.encode(`${msg}\n`));
 
 function usage(code: number): never {
-  out("usage: deno task test [--only deno|bun|node]... [--skip-check] [--skip-deps]");
+  out("usage: deno task test [--only deno|bun|node|workerd]... [--skip-check] [--skip-deps]");
   out("                      [--skip-build] [--skip-soak] [--timeout-minutes N]");
   out("                      [files or dirs...]");
   Deno.exit(code);
@@ -360,8 +362,8 @@ async function runRuntime(name: RuntimeName, files: string[]): Promise<void> {
   let counts: Counts | undefined;
   let note: string | undefined;
   let timedOut = false;
-  if (name === "deno") {
-    const junit = `${reports}/deno.xml`;
+  if (name === "deno" || name === "workerd") {
+    const junit = `${reports}/${name}.xml`;
     await Deno.remove(junit).catch(() => {});
     const args = ["test", "-A", `--junit-path=${junit}`, ...files];
     const r = await runCaptured(name, `${bin}/deno`, args);
@@ -440,12 +442,14 @@ if (selected.includes("node") && !skipBuild) {
 
 /**
  * Test files that run in one pass only, so that no runtime reports them as
- * skipped: the bench smoke test starts every runtime itself, and the export
- * check needs the npm/ just built, which only the Node pass is sure to follow.
+ * skipped: the bench smoke test starts every runtime itself, the export
+ * check needs the npm/ just built, which only the Node pass is sure to follow,
+ * and the Cloudflare tests run in workerd, whatever drives them.
  */
 const ONE_PASS: Record<string, RuntimeName> = {
   "tests/bench_test.ts": "deno",
   "tests/exports_test.ts": "node",
+  "tests/cloudflare_test.ts": "workerd",
 };
 
 for (const name of selected) {
@@ -453,7 +457,8 @@ for (const name of selected) {
     results.push({ name, ok: false, time: "0.0s", note: "not run: build:npm failed" });
     continue;
   }
-  const mine = files.filter((f) => (ONE_PASS[f] ?? name) === name);
+  // The workerd pass runs only the files given to it.
+  const mine = files.filter((f) => (ONE_PASS[f] ?? (name === "workerd" ? "" : name)) === name);
   if (mine.length === 0) {
     results.push({ name, ok: true, time: "0.0s", note: "no test file for this runtime" });
     continue;
@@ -463,7 +468,7 @@ for (const name of selected) {
 
 // The publishing checks and the soak (reconnects, cuts and restarts under
 // load) run with the full suite only.
-if (selected.length === 3 && paths.length === 0 && !skipCheck) {
+if (selected.length === RUNTIMES.length && paths.length === 0 && !skipCheck) {
   await step("check:jsr", () => run(`${bin}/deno`, ["task", "check:jsr"]));
   await step("check:pack", () => run(`${bin}/deno`, ["task", "check:pack"]));
 }

@@ -33,7 +33,7 @@ import {
 import type { Logger } from "./logger.ts";
 import { type JobPayload, MAX_JOB_BYTES, validatePayload } from "./payload.ts";
 import * as cmd from "./protocol/command.ts";
-import { detectRuntime } from "./runtime/detect.ts";
+import { envOf, runtimeOf } from "./runtime/default.ts";
 import type { Runtime, TlsOptions } from "./runtime/types.ts";
 import { envSettings, namespaced, parseUrl } from "./settings.ts";
 
@@ -75,7 +75,7 @@ export interface ClientOptions {
   readonly connectTimeout?: number | undefined;
   /** Limit on each command's reply, in ms (default 10 000); FETCH gets 2 s more for its wait. */
   readonly commandTimeout?: number | undefined;
-  /** Socket adapter; detected when absent. */
+  /** Socket adapter; by default the entry point's (detected, or Cloudflare's in `./cloudflare`). */
   readonly runtime?: Runtime | undefined;
   /** Where to log (default `console`). */
   readonly logger?: Logger | undefined;
@@ -398,13 +398,14 @@ export class Client implements AsyncDisposable {
           );
         }
       }
+      const runtime = await runtimeOf(o.runtime);
       const connection = await Connection.open({
-        runtime: o.runtime,
+        runtime,
         hostname: o.hostname,
         port: o.port,
         tls: o.tls,
         password: o.password,
-        hello: o.hello,
+        hello: { ...o.hello, hostname: runtime.hostname(), pid: runtime.pid() },
         connectTimeout: o.connectTimeout,
         logger: o.logger,
         signal: abort,
@@ -706,15 +707,13 @@ function parseJson(reply: string | null, verb: string): unknown {
 }
 
 interface ResolvedOptions {
-  readonly runtime: Runtime;
+  readonly runtime: Runtime | undefined;
   readonly hostname: string;
   readonly port: number;
   readonly tls: TlsOptions | undefined;
   readonly password: string | undefined;
   readonly namespace: string | undefined;
   readonly hello: {
-    hostname: string;
-    pid: number;
     labels: readonly string[];
     wid?: string | undefined;
   };
@@ -725,8 +724,7 @@ interface ResolvedOptions {
 
 /** Fills in defaults and checks every option before anything connects. */
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
-  const runtime = options.runtime ?? detectRuntime();
-  const url = options.url ?? envSettings((name) => runtime.env(name)).url;
+  const url = options.url ?? envSettings(envOf(options.runtime)).url;
   const address = parseUrl(url);
   const port = options.port ?? address.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -747,13 +745,13 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   }
   if (options.wid !== undefined) cmd.validateWord(options.wid, "worker id");
   return {
-    runtime,
+    runtime: options.runtime,
     hostname: options.hostname ?? address.hostname,
     port,
     tls,
     password: options.password ?? address.password,
     namespace,
-    hello: { hostname: runtime.hostname(), pid: runtime.pid(), labels, wid: options.wid },
+    hello: { labels, wid: options.wid },
     connectTimeout: positive(options.connectTimeout, 10_000, "connectTimeout"),
     commandTimeout: positive(options.commandTimeout, 10_000, "commandTimeout"),
     logger: options.logger ?? console,

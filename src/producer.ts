@@ -10,7 +10,7 @@ import { Pool } from "./pool.ts";
 import { BulkPushError, ValidationError } from "./errors.ts";
 import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
-import { detectRuntime } from "./runtime/detect.ts";
+import { envOf } from "./runtime/default.ts";
 import { envSettings } from "./settings.ts";
 
 /**
@@ -113,7 +113,7 @@ export class Producer implements AsyncDisposable, JobPusher {
       throw new ValidationError("A producer has no worker id: remove the wid option");
     }
     resolveOptions(o); // checks every option before connecting
-    const env = envSettings((name) => (o.runtime ?? detectRuntime()).env(name));
+    const env = envSettings(envOf(o.runtime));
     const size = o.poolSize ?? env.poolSize ?? 4;
     if (!Number.isInteger(size) || size < 1 || size > 1000) {
       throw new ValidationError(`Invalid poolSize ${size}: use a whole number from 1 to 1000`);

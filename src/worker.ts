@@ -26,7 +26,7 @@ import { Job, type JobType } from "./job.ts";
 import type { Logger } from "./logger.ts";
 import { type JobPayload, randomJid } from "./payload.ts";
 import { validateQueue, validateWord } from "./protocol/command.ts";
-import { detectRuntime } from "./runtime/detect.ts";
+import { envOf, runtimeOf } from "./runtime/default.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { envSettings } from "./settings.ts";
 import { Slots } from "./slots.ts";
@@ -211,7 +211,8 @@ interface Fetcher {
  */
 export class Worker implements AsyncDisposable, HandlerRegistry {
   readonly #options: WorkerOptions;
-  readonly #runtime: Runtime;
+  /** The `runtime` option, or the default one: set by `run`. */
+  #runtime!: Runtime;
   readonly #logger: Logger;
   readonly #wid: string;
   readonly #queues: readonly string[];
@@ -250,9 +251,8 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   constructor(options: WorkerOptions = {}) {
     this.#options = options;
     resolveOptions(options);
-    this.#runtime = options.runtime ?? detectRuntime();
     this.#logger = options.logger ?? console;
-    const env = envSettings((name) => this.#runtime.env(name));
+    const env = envSettings(envOf(options.runtime));
     this.#wid = validateWord(
       options.workerId ?? env.workerId ?? randomJid().slice(0, 16),
       "workerId",
@@ -371,6 +371,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     const clientOptions = { ...this.#options, wid: this.#wid };
     let heartbeat: Client;
     try {
+      this.#runtime = await runtimeOf(this.#options.runtime);
       // The heartbeat connection says HELLO first, so the server sends
       // quiet/terminate to it; the others only carry the same wid.
       heartbeat = await Client.connect(clientOptions);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {
   BulkPushError,
   Client,
-  detectRuntime,
+  loadRuntime,
   Producer,
   type Runtime,
   silentLogger,
@@ -13,9 +13,10 @@ import { Pool } from "../src/pool.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { until } from "./harness/until.ts";
 
+const runtime = await loadRuntime();
+
 /** The real runtime with some environment variables set. */
 function withEnv(vars: Record<string, string>): Runtime {
-  const runtime = detectRuntime();
   return { ...runtime, connect: runtime.connect, env: (name) => vars[name] ?? runtime.env(name) };
 }
 

@@ -14,9 +14,9 @@ import {
   AuthenticationError,
   Client,
   ConnectionError,
-  detectRuntime,
   FaktoryError,
   type JobPayload,
+  loadRuntime,
   type Logger,
   ProtocolError,
   randomJid,
@@ -64,9 +64,10 @@ function liveHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
+const base = await loadRuntime();
+
 /** The runtime of this process, counting connect attempts. */
 function countingRuntime(): Runtime & { connects: number } {
-  const base = detectRuntime();
   const counting = {
     ...base,
     connects: 0,

@@ -1,5 +1,5 @@
 // Tests of the socket layer of whichever runtime runs them (Deno, Bun or
-// Node), through detectRuntime(). The peers are local test doubles built on
+// Node), through loadRuntime(). The peers are local test doubles built on
 // node:net / node:tls, not Faktory: only bytes, back-pressure, TLS and errors
 // are under test here.
 
@@ -12,10 +12,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import * as tls from "node:tls";
 import { ConnectionError, TimeoutError } from "../src/errors.ts";
-import { detectRuntime } from "../src/runtime/detect.ts";
+import { loadRuntime } from "../src/runtime/detect.ts";
 import type { Socket } from "../src/runtime/types.ts";
 
-const runtime = detectRuntime();
+const runtime = await loadRuntime();
 const HOST = "127.0.0.1";
 
 // ---- helpers ----------------------------------------------------------------
@@ -192,7 +192,7 @@ const PREFIX = "socket adapter";
 
 // ---- plain TCP ----------------------------------------------------------------
 
-test(`${PREFIX}: detectRuntime picks the adapter of the running runtime`, () => {
+test(`${PREFIX}: loadRuntime picks the adapter of the running runtime`, () => {
   const g = globalThis as { Bun?: unknown; Deno?: unknown };
   const expected = g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "node";
   assert.equal(runtime.name, expected);

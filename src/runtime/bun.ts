@@ -1,13 +1,13 @@
 /**
- * The Bun adapter, built on `Bun.connect`. `Bun` is only touched inside
- * functions, so this module also loads (unused) on Node and Deno.
+ * The Bun adapter, built on `Bun.connect`. `Bun` is reached through a
+ * locally declared shape on `globalThis` (no bun-types).
  *
  * @module
  */
 
 import { rootCertificates } from "node:tls";
 import type { ConnectionError } from "../errors.ts";
-import { ChunkQueue } from "./chunk_queue.ts";
+import { ChunkQueue, DONE } from "./chunk_queue.ts";
 import {
   connectAborted,
   connectFailed,
@@ -15,7 +15,7 @@ import {
   connectionLost,
   tlsFailed,
 } from "./errors.ts";
-import { DONE, nodeRuntime } from "./node.ts";
+import { processRuntime } from "./process.ts";
 import type { ConnectOptions, Runtime, Socket } from "./types.ts";
 
 /** The parts of Bun's TCP socket used here (declared locally: no bun-types). */
@@ -236,7 +236,7 @@ function connect({ hostname, port, tls, signal }: ConnectOptions): Promise<Socke
  * ```
  */
 export const bunRuntime: Runtime = {
-  ...nodeRuntime, // Bun has Node's process, os and signals
+  ...processRuntime, // Bun has Node's process, os and signals
   name: "bun",
   connect,
 };

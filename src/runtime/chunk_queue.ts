@@ -5,6 +5,9 @@
  * @module
  */
 
+/** A promise resolved with nothing, shared to spare an allocation per write. */
+export const DONE: Promise<void> = Promise.resolve();
+
 /**
  * Turns pushed chunks (Node `data` events, Bun's `data` handler) into pulled
  * reads. Above `highWaterMark` queued bytes it calls `pause` so the kernel's

@@ -9,7 +9,6 @@
 
 import type { ConnectionError } from "../errors.ts";
 import { connectAborted, connectFailed, connectionClosed, connectionLost } from "./errors.ts";
-import { nodeRuntime } from "./node.ts";
 import type { ConnectOptions, ProcessSignal, Runtime, Socket } from "./types.ts";
 
 /** The parts of `Deno.Conn` used here. */
@@ -46,7 +45,10 @@ async function connect(options: ConnectOptions): Promise<Socket> {
   // until the peer answers (the handshake is finished first, denoland/deno#14547):
   // against a peer that never answers TLS, each timed-out connect kept its
   // descriptor for good (50 attempts, 50 descriptors; none with node:tls).
-  if (options.tls !== undefined) return await nodeRuntime.connect(options);
+  // Loaded on first use, so plain TCP on Deno loads no node:* module.
+  if (options.tls !== undefined) {
+    return await (await import("./node.ts")).nodeRuntime.connect(options);
+  }
   const { hostname, port, signal } = options;
   if (signal?.aborted) throw connectAborted(hostname, port, signal);
   let tcp: DenoTcpConn;

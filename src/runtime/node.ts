@@ -5,11 +5,9 @@
  */
 
 import * as net from "node:net";
-import { hostname } from "node:os";
-import process from "node:process";
 import * as tls from "node:tls";
 import type { ConnectionError } from "../errors.ts";
-import { ChunkQueue } from "./chunk_queue.ts";
+import { ChunkQueue, DONE } from "./chunk_queue.ts";
 import {
   connectAborted,
   connectFailed,
@@ -17,13 +15,11 @@ import {
   connectionLost,
   tlsFailed,
 } from "./errors.ts";
+import { processRuntime } from "./process.ts";
 import type { ConnectOptions, Runtime, Socket, TlsOptions } from "./types.ts";
 
 /** Idle time before the first TCP keepalive probe. */
 const KEEPALIVE_MS = 15_000;
-
-/** A promise resolved with nothing, shared to spare an allocation per write. */
-export const DONE: Promise<void> = Promise.resolve();
 
 // Node's `ca` option replaces the built-in roots, so extra CAs are appended to
 // them; building that context costs ~17 ms, so it is made once per CA list.
@@ -179,15 +175,4 @@ function ignore(): void {}
  * socket.close();
  * ```
  */
-export const nodeRuntime: Runtime = {
-  name: "node",
-  connect,
-  env: (name) => process.env[name],
-  hostname: () => hostname(),
-  pid: () => process.pid,
-  rssKb: () => Math.round(process.memoryUsage.rss() / 1024),
-  onSignal(signal, handler) {
-    process.on(signal, handler);
-    return () => void process.off(signal, handler);
-  },
-};
+export const nodeRuntime: Runtime = { ...processRuntime, name: "node", connect };

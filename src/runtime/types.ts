@@ -67,7 +67,7 @@ export type ProcessSignal = "SIGTERM" | "SIGINT" | "SIGTSTP";
 
 /**
  * One JavaScript runtime: how to open sockets and read the process's
- * surroundings. {@linkcode detectRuntime} picks the built-in one; pass your
+ * surroundings. {@linkcode loadRuntime} loads the built-in one; pass your
  * own to connect through something else (a proxy, an in-memory pipe).
  */
 export interface Runtime {
