@@ -41,12 +41,16 @@ export {
   ConnectionError,
   EnterpriseRequiredError,
   FaktoryError,
+  InvalidArgumentsError,
+  JobTimeoutError,
   NotUniqueError,
   ProtocolError,
   ServerError,
   ServerShuttingDownError,
   TimeoutError,
+  UnknownJobTypeError,
   ValidationError,
+  WorkerStoppedError,
 } from "./src/errors.ts";
 export type { FailureDetails } from "./src/failure.ts";
 export { type JobCounts, jobCounts, queueSizes, type ServerInfo } from "./src/info.ts";
@@ -91,17 +95,8 @@ export {
 export { detectRuntime } from "./src/runtime/detect.ts";
 export {
   type HandlerRegistry,
-  InvalidArgumentsError,
   type JobContext,
   type JobHandler,
   type JobMiddleware,
-  UnknownJobTypeError,
 } from "./src/handlers.ts";
-export {
-  JobTimeoutError,
-  Worker,
-  type WorkerEvents,
-  type WorkerOptions,
-  type WorkerStatus,
-  WorkerStoppedError,
-} from "./src/worker.ts";
+export { Worker, type WorkerEvents, type WorkerOptions, type WorkerStatus } from "./src/worker.ts";

@@ -153,6 +153,52 @@ export class ValidationError extends FaktoryError {}
 export class ServerShuttingDownError extends ConnectionError {}
 
 /**
+ * No handler is registered for the job's jobtype; the job was failed.
+ *
+ * @example
+ * ```ts
+ * import { UnknownJobTypeError } from "@faktory-ts/faktory";
+ * console.log(new UnknownJobTypeError("No handler for Foo").name); // UnknownJobTypeError
+ * ```
+ */
+export class UnknownJobTypeError extends FaktoryError {}
+
+/**
+ * The job type's `parse` refused the job's arguments; the job was failed.
+ *
+ * @example
+ * ```ts
+ * import { InvalidArgumentsError } from "@faktory-ts/faktory";
+ * console.log(new InvalidArgumentsError("bad args").name); // InvalidArgumentsError
+ * ```
+ */
+export class InvalidArgumentsError extends FaktoryError {}
+
+/**
+ * The job ran past its reservation (less the margin) and was failed so the
+ * server retries it; or the worker stopped before it finished.
+ *
+ * @example
+ * ```ts
+ * import { JobTimeoutError } from "@faktory-ts/faktory";
+ * console.log(new JobTimeoutError("too slow").name); // JobTimeoutError
+ * ```
+ */
+export class JobTimeoutError extends FaktoryError {}
+
+/**
+ * The worker stopped while the job was running; the job was failed so the
+ * server retries it.
+ *
+ * @example
+ * ```ts
+ * import { WorkerStoppedError } from "@faktory-ts/faktory";
+ * console.log(new WorkerStoppedError("stopping").name); // WorkerStoppedError
+ * ```
+ */
+export class WorkerStoppedError extends FaktoryError {}
+
+/**
  * Builds the typed error for an error reply: `NOTUNIQUE` and Enterprise-only
  * refusals get their own classes.
  */

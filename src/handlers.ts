@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FaktoryError, ValidationError } from "./errors.ts";
+import { InvalidArgumentsError, UnknownJobTypeError, ValidationError } from "./errors.ts";
 import type { Job, JobType } from "./job.ts";
 import type { Logger } from "./logger.ts";
 
@@ -97,28 +97,6 @@ export interface HandlerRegistry {
   /** Adds middleware around every job (see {@linkcode Worker.use}). */
   use(middleware: JobMiddleware): this;
 }
-
-/**
- * No handler is registered for the job's jobtype; the job was failed.
- *
- * @example
- * ```ts
- * import { UnknownJobTypeError } from "@faktory-ts/faktory";
- * console.log(new UnknownJobTypeError("No handler for Foo").name); // UnknownJobTypeError
- * ```
- */
-export class UnknownJobTypeError extends FaktoryError {}
-
-/**
- * The job type's `parse` refused the job's arguments; the job was failed.
- *
- * @example
- * ```ts
- * import { InvalidArgumentsError } from "@faktory-ts/faktory";
- * console.log(new InvalidArgumentsError("bad args").name); // InvalidArgumentsError
- * ```
- */
-export class InvalidArgumentsError extends FaktoryError {}
 
 interface Registered {
   readonly handler: JobHandler;

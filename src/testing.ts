@@ -33,7 +33,7 @@
  * @module
  */
 
-import { FaktoryError, ValidationError } from "./errors.ts";
+import { FaktoryError, ValidationError, WorkerStoppedError } from "./errors.ts";
 import { buildPayload, Job, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { type JobPayload, validatePayload } from "./payload.ts";
@@ -51,7 +51,6 @@ import {
   type JobHandler,
   type JobMiddleware,
 } from "./handlers.ts";
-import { WorkerStoppedError } from "./worker.ts";
 
 /**
  * How a {@linkcode TestProducer} treats a push: `inline` runs the job at

@@ -11,9 +11,11 @@ import { Pool } from "./pool.ts";
 import {
   ConnectionError,
   FaktoryError,
+  JobTimeoutError,
   ProtocolError,
   ServerError,
   ValidationError,
+  WorkerStoppedError,
 } from "./errors.ts";
 import {
   type HandlerRegistry,
@@ -96,30 +98,6 @@ export interface WorkerOptions extends Omit<ClientOptions, "wid"> {
 
 /** The worker's lifecycle: states only move forward. */
 export type WorkerStatus = "idle" | "running" | "quiet" | "stopping" | "stopped";
-
-/**
- * The job ran past its reservation (less the margin) and was failed so the
- * server retries it; or the worker stopped before it finished.
- *
- * @example
- * ```ts
- * import { JobTimeoutError } from "@faktory-ts/faktory";
- * console.log(new JobTimeoutError("too slow").name); // JobTimeoutError
- * ```
- */
-export class JobTimeoutError extends FaktoryError {}
-
-/**
- * The worker stopped while the job was running; the job was failed so the
- * server retries it.
- *
- * @example
- * ```ts
- * import { WorkerStoppedError } from "@faktory-ts/faktory";
- * console.log(new WorkerStoppedError("stopping").name); // WorkerStoppedError
- * ```
- */
-export class WorkerStoppedError extends FaktoryError {}
 
 /**
  * One job being run or reported: the handler's context, and the outcome
