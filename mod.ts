@@ -99,4 +99,6 @@ export {
   type JobHandler,
   type JobMiddleware,
 } from "./src/handlers.ts";
-export { Worker, type WorkerEvents, type WorkerOptions, type WorkerStatus } from "./src/worker.ts";
+export { Worker } from "./src/worker/worker.ts";
+export type { WorkerEvents, WorkerStatus } from "./src/worker/events.ts";
+export type { WorkerOptions } from "./src/worker/options.ts";
