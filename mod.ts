@@ -35,7 +35,8 @@
  * @module
  */
 
-export { Client, type ClientOptions, type WorkerState } from "./src/client.ts";
+export { Client, type WorkerState } from "./src/client.ts";
+export type { ClientOptions } from "./src/client_options.ts";
 export {
   AuthenticationError,
   ConnectionError,

@@ -6,8 +6,7 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import type { JobFailure, JobPayload } from "./payload.ts";
-import { randomJid } from "./payload.ts";
+import { DEFAULT_RETRY, type JobFailure, type JobPayload, randomJid } from "./payload.ts";
 import { validateQueue } from "./protocol/command.ts";
 import { enterpriseCustom } from "./ent/options.ts";
 
@@ -274,7 +273,7 @@ export class Job<Args extends readonly unknown[] = readonly unknown[]> {
   }
   /** Retries allowed in all (server default 25). */
   get retry(): number {
-    return this.payload.retry ?? 25;
+    return this.payload.retry ?? DEFAULT_RETRY;
   }
   /** Lines of backtrace kept on failure. */
   get backtrace(): number {

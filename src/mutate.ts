@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Client } from "./client.ts";
 import { ValidationError } from "./errors.ts";
 import * as cmd from "./protocol/command.ts";
 
@@ -66,6 +67,18 @@ export function validateSet(set: unknown, allowed: readonly string[] = SETS): Jo
     );
   }
   return set as JobSet;
+}
+
+/** Sends MUTATE through `client`, unless the filter matches no job: see `Client.requeue`. */
+export async function mutate(
+  client: Client,
+  action: MutateAction,
+  set: JobSet,
+  filter?: JobFilter,
+): Promise<void> {
+  const target = validateSet(set, action === "kill" ? ["retries", "scheduled"] : undefined);
+  const command = mutateCommand(action, target, filter);
+  if (command !== null) await client.send(command, "MUTATE");
 }
 
 /**

@@ -6,7 +6,9 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import { validateQueue, validateWord } from "./protocol/command.ts";
+import { validateQueue, validateWord, withJson } from "./protocol/command.ts";
+import { toHex } from "./protocol/hex.ts";
+import { namespaced } from "./settings.ts";
 
 /**
  * Failure details the server adds to a job that failed before.
@@ -70,8 +72,6 @@ export interface JobPayload<Args extends readonly unknown[] = readonly unknown[]
   failure?: JobFailure;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /**
  * A new job id: 24 hex characters from the platform's cryptographic random source.
  *
@@ -82,11 +82,11 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
  * ```
  */
 export function randomJid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  let jid = "";
-  for (const byte of bytes) jid += HEX[byte];
-  return jid;
+  return toHex(crypto.getRandomValues(new Uint8Array(12)));
 }
+
+/** The server's default number of retries. */
+export const DEFAULT_RETRY = 25;
 
 /** Largest JSON payload a single job may have, in characters: past it, push is refused. */
 export const MAX_JOB_BYTES = 16 * 1024 * 1024;
@@ -177,4 +177,31 @@ function checkJson(value: unknown, path: string, seen: Set<object>): void {
 
 function notJson(path: string, why: string): ValidationError {
   return new ValidationError(`Invalid ${path}: ${why}`);
+}
+
+/**
+ * A job as it is pushed: checked, in the namespace's queue, and with `retry`
+ * always set. Faktory 1.9.4's PUSH decodes a job's retry through a pointer to
+ * its global default, so one push with an explicit retry (say -1) silently
+ * becomes the default for every later job without one.
+ */
+export function preparePush(job: JobPayload, namespace: string | undefined): JobPayload {
+  validatePayload(job);
+  if (namespace === undefined && job.retry !== undefined) return job;
+  return {
+    ...job,
+    retry: job.retry ?? DEFAULT_RETRY,
+    ...(namespace === undefined ? {} : { queue: namespaced(namespace, job.queue ?? "default") }),
+  };
+}
+
+/** `VERB {json}` for jobs, refused past {@linkcode MAX_JOB_BYTES}. */
+export function encodeJob(verb: string, payload: unknown): Uint8Array {
+  const bytes = withJson(verb, payload);
+  if (bytes.length > MAX_JOB_BYTES) {
+    throw new ValidationError(
+      `${verb} payload is ${bytes.length} bytes, over the ${MAX_JOB_BYTES}-byte limit: pass a reference (an id, a URL) instead of the data`,
+    );
+  }
+  return bytes;
 }

@@ -5,13 +5,12 @@
  * @module
  */
 
-import { type ClientOptions, resolveOptions } from "./client.ts";
+import { type ClientOptions, resolveClientOptions } from "./client_options.ts";
 import { Pool } from "./pool.ts";
 import { ValidationError } from "./errors.ts";
 import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
-import { detectRuntime } from "./runtime/detect.ts";
-import { envSettings } from "./settings.ts";
+import { envPoolSize, envQueue } from "./settings.ts";
 
 /**
  * Runs around every push: may change the job, add `custom` fields (a trace
@@ -112,15 +111,15 @@ export class Producer implements AsyncDisposable, JobPusher {
     if (o.wid !== undefined) {
       throw new ValidationError("A producer has no worker id: remove the wid option");
     }
-    resolveOptions(o); // checks every option before connecting
-    const env = envSettings((name) => (o.runtime ?? detectRuntime()).env(name));
-    const size = o.poolSize ?? env.poolSize ?? 4;
+    const config = resolveClientOptions(o); // checks every option before connecting
+    const env = (name: string) => config.runtime.env(name);
+    const size = o.poolSize ?? envPoolSize(env) ?? 4;
     if (!Number.isInteger(size) || size < 1 || size > 1000) {
       throw new ValidationError(`Invalid poolSize ${size}: use a whole number from 1 to 1000`);
     }
     return new Producer(
-      await Pool.connect(o, size),
-      mergeOptions({ queue: env.queue }, o.defaults),
+      await Pool.connect(config, size, size, o.signal),
+      mergeOptions({ queue: envQueue(env) }, o.defaults),
       o.middleware ?? [],
     );
   }

@@ -158,6 +158,16 @@ export interface EnvSettings {
  * ```
  */
 export function envSettings(env: EnvReader): EnvSettings {
+  return {
+    url: envUrl(env),
+    queue: envQueue(env),
+    workerId: envWorkerId(env),
+    poolSize: envPoolSize(env),
+  };
+}
+
+/** The server URL from the environment: see {@linkcode envSettings}. */
+export function envUrl(env: EnvReader): string {
   const provider = env("FAKTORY_PROVIDER") || "FAKTORY_URL";
   if (!/^[A-Z_][A-Z0-9_]*$/.test(provider)) {
     throw new ValidationError(
@@ -172,10 +182,25 @@ export function envSettings(env: EnvReader): EnvSettings {
   } catch (e) {
     throw new ValidationError(`${provider}: ${(e as Error).message}`);
   }
+  return url;
+}
+
+/** `FAKTORY_QUEUE`, checked; default `default`. */
+export function envQueue(env: EnvReader): string {
   const queue = env("FAKTORY_QUEUE") || "default";
   validateQueue(queue, "FAKTORY_QUEUE");
+  return queue;
+}
+
+/** `FAKTORY_WORKER_ID`, checked, if set. */
+export function envWorkerId(env: EnvReader): string | undefined {
   const workerId = env("FAKTORY_WORKER_ID") || undefined;
   if (workerId !== undefined) validateWord(workerId, "FAKTORY_WORKER_ID");
+  return workerId;
+}
+
+/** `FAKTORY_POOL_SIZE`, checked, if set. */
+export function envPoolSize(env: EnvReader): number | undefined {
   const pool = env("FAKTORY_POOL_SIZE");
   let poolSize: number | undefined;
   if (pool) {
@@ -186,7 +211,7 @@ export function envSettings(env: EnvReader): EnvSettings {
       );
     }
   }
-  return { url, queue, workerId, poolSize };
+  return poolSize;
 }
 
 /** Prefixes a queue name with the namespace, if any. */

@@ -6,6 +6,7 @@
  */
 
 import { ProtocolError } from "../errors.ts";
+import { toHex } from "./hex.ts";
 
 /** The protocol version this library speaks. */
 export const PROTOCOL_VERSION = 2;
@@ -42,8 +43,6 @@ export function parseHi(line: string): Hi {
   return { v: v as number, i, s };
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /**
  * Hex of SHA-256 applied `iterations` times: first over `password + salt`,
  * then over the previous 32-byte digest.
@@ -58,9 +57,7 @@ export async function hashPassword(
     new TextEncoder().encode(password + salt),
   );
   for (let i = 1; i < iterations; i++) digest = await crypto.subtle.digest("SHA-256", digest);
-  let hex = "";
-  for (const byte of new Uint8Array(digest)) hex += HEX[byte];
-  return hex;
+  return toHex(new Uint8Array(digest));
 }
 
 /** What a client says about itself in HELLO. */

@@ -7,7 +7,8 @@
  */
 
 import { backoffDelay, sleep } from "../backoff.ts";
-import { Client, type ClientOptions } from "../client.ts";
+import { openClient } from "../client.ts";
+import type { ClientConfig } from "../client_options.ts";
 import { ConnectionError, ProtocolError } from "../errors.ts";
 import type { JobPayload } from "../payload.ts";
 import type { Slots } from "../slots.ts";
@@ -18,7 +19,7 @@ import type { Reporter } from "./reporter.ts";
 
 /** What a fetcher works with, shared by all of a worker's fetchers. */
 export interface FetcherParts {
-  readonly client: ClientOptions;
+  readonly client: ClientConfig;
   readonly slots: Slots;
   readonly executor: Executor;
   readonly reporter: Reporter;
@@ -73,7 +74,7 @@ export class Fetcher {
       }
       let job: JobPayload | null = null;
       try {
-        const client = carrier.client ??= await Client.connect({ ...this.parts.client, signal });
+        const client = carrier.client ??= await openClient(this.parts.client, signal);
         // Reports handed to this fetcher go out in the same write as the FETCH.
         carrier.flush(client);
         job = await client.fetch(this.parts.order());

@@ -7,14 +7,15 @@
  */
 
 import { sleep } from "../backoff.ts";
-import { Client, type ClientOptions, type WorkerState } from "../client.ts";
+import { type Client, openClient, type WorkerState } from "../client.ts";
+import type { ClientConfig } from "../client_options.ts";
 import { ServerError } from "../errors.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { Events, WorkerStatus } from "./events.ts";
 
 /** What the heartbeat needs from its worker. */
 export interface HeartbeatHost {
-  readonly client: ClientOptions;
+  readonly client: ClientConfig;
   readonly runtime: Runtime;
   readonly events: Events;
   readonly interval: number;
@@ -47,7 +48,7 @@ export async function beat(heartbeat: Client, host: HeartbeatHost): Promise<void
       if (e instanceof ServerError && /unknown worker/i.test(e.message)) {
         // The server forgot this worker (it was reaped): a fresh HELLO
         // registers it again. Until that works, keep the old client.
-        const fresh = await Client.connect(host.client).catch((err) => {
+        const fresh = await openClient(host.client).catch((err) => {
           host.events.error(err);
           return undefined;
         });

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type ClientOptions, resolveOptions } from "../client.ts";
+import { type ClientConfig, type ClientOptions, resolveClientOptions } from "../client_options.ts";
 import { ValidationError } from "../errors.ts";
 import type { JobMiddleware } from "../handlers.ts";
 import type { Logger } from "../logger.ts";
@@ -12,7 +12,7 @@ import { randomJid } from "../payload.ts";
 import { validateQueue, validateWord } from "../protocol/command.ts";
 import { detectRuntime } from "../runtime/detect.ts";
 import type { Runtime } from "../runtime/types.ts";
-import { envSettings } from "../settings.ts";
+import { envQueue, envWorkerId } from "../settings.ts";
 
 /**
  * Worker settings. Connection settings are those of {@linkcode ClientOptions}.
@@ -57,8 +57,10 @@ export interface WorkerOptions extends Omit<ClientOptions, "wid"> {
 
 /** A worker's options, checked, with every default filled in. */
 export interface WorkerSettings {
-  /** What its connections are opened with. */
-  readonly client: ClientOptions;
+  /** What its connections are opened with: resolved once, with the worker id. */
+  readonly client: ClientConfig;
+  /** Aborts the first connects. */
+  readonly signal: AbortSignal | undefined;
   readonly runtime: Runtime;
   readonly logger: Logger;
   readonly wid: string;
@@ -76,13 +78,13 @@ export interface WorkerSettings {
 
 /** Checks every option (a bad one throws `ValidationError`) and fills in the defaults. */
 export function resolveWorkerOptions(options: WorkerOptions): WorkerSettings {
-  resolveOptions(options);
   const runtime = options.runtime ?? detectRuntime();
-  const env = envSettings((name) => runtime.env(name));
+  const env = (name: string) => runtime.env(name);
   const wid = validateWord(
-    options.workerId ?? env.workerId ?? randomJid().slice(0, 16),
+    options.workerId ?? envWorkerId(env) ?? randomJid().slice(0, 16),
     "workerId",
   );
+  const client = resolveClientOptions({ ...options, runtime, wid });
   let queues: readonly string[];
   let weights: readonly number[] | undefined;
   if (options.weights !== undefined) {
@@ -102,7 +104,7 @@ export function resolveWorkerOptions(options: WorkerOptions): WorkerSettings {
     queues = entries.map(([q]) => q);
     weights = entries.map(([, w]) => w);
   } else {
-    queues = options.queues ?? [env.queue];
+    queues = options.queues ?? [envQueue(env)];
     if (queues.length === 0) throw new ValidationError("queues needs at least one queue");
     for (const q of queues) validateQueue(q);
     weights = undefined;
@@ -114,9 +116,10 @@ export function resolveWorkerOptions(options: WorkerOptions): WorkerSettings {
   // 16 beat 4 by ~15 % at concurrency 50; more gain little.
   const fetchers = count(options.fetchers, Math.min(concurrency, 16), "fetchers");
   return {
-    client: { ...options, wid },
-    runtime,
-    logger: options.logger ?? console,
+    client,
+    signal: options.signal,
+    runtime: client.runtime,
+    logger: client.logger,
     wid,
     queues,
     weights,

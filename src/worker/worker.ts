@@ -14,7 +14,7 @@
  * @module
  */
 
-import { Client, type WorkerState } from "../client.ts";
+import { type Client, openClient, type WorkerState } from "../client.ts";
 import { FaktoryError, WorkerStoppedError } from "../errors.ts";
 import {
   type HandlerRegistry,
@@ -166,11 +166,11 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     try {
       // The heartbeat connection says HELLO first, so the server sends
       // quiet/terminate to it; the others only carry the same wid.
-      heartbeat = await Client.connect(s.client);
+      heartbeat = await openClient(s.client, s.signal);
       // One reporting connection to start with: while the worker is not busy,
       // reports ride on the fetchers' connections, and the pool grows (up to
       // one per fetcher) only when they cannot.
-      pool = await Pool.connect(s.client, s.fetchers, 1);
+      pool = await Pool.connect(s.client, s.fetchers, 1, s.signal);
     } catch (e) {
       this.#status = "stopped";
       await pool?.close();
