@@ -31,20 +31,18 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import {
   buildPayload,
   Client,
-  envSettings,
   jobCounts,
   type JobFilter,
   type JobOptions,
   type JobPayload,
-  maskUrl,
   mergeOptions,
-  parseUrl,
   queueSizes,
   type ServerInfo,
   silentLogger,
   ValidationError,
 } from "./mod.ts";
 import { validatePayload } from "./src/payload.ts";
+import { envSettings, maskUrl, parseUrl } from "./src/settings.ts";
 
 const PROGRAM = "faktory-ts";
 

@@ -76,23 +76,8 @@ export type {
   Socket,
   TlsOptions,
 } from "./src/runtime/types.ts";
-export {
-  DEFAULT_URL,
-  type EnvReader,
-  type EnvSettings,
-  envSettings,
-  maskUrl,
-  parseUrl,
-  type ServerAddress,
-} from "./src/settings.ts";
-export {
-  BulkPushError,
-  type JobPusher,
-  type PerformOptions,
-  Producer,
-  type ProducerOptions,
-  type PushMiddleware,
-} from "./src/producer.ts";
+export { BulkPushError, Producer, type ProducerOptions } from "./src/producer.ts";
+export type { JobPusher, PerformOptions, PushMiddleware } from "./src/push.ts";
 export { detectRuntime } from "./src/runtime/detect.ts";
 export {
   type HandlerRegistry,

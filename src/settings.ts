@@ -17,7 +17,7 @@ export const DEFAULT_URL = "tcp://localhost:7419";
  *
  * @example
  * ```ts
- * import { parseUrl } from "@faktory-ts/faktory";
+ * import { parseUrl } from "./settings.ts";
  * const server = parseUrl("tcp+tls://:secret@faktory.internal:7419/billing.");
  * console.log(server.hostname, server.port, server.tls, server.namespace);
  * // faktory.internal 7419 true billing.
@@ -46,7 +46,7 @@ export interface ServerAddress {
  *
  * @example
  * ```ts
- * import { parseUrl } from "@faktory-ts/faktory";
+ * import { parseUrl } from "./settings.ts";
  * const { hostname, port } = parseUrl("tcp://localhost:7419");
  * console.log(hostname, port); // localhost 7419
  * ```
@@ -108,7 +108,7 @@ function decodePassword(raw: string): string {
  *
  * @example
  * ```ts
- * import { maskUrl } from "@faktory-ts/faktory";
+ * import { maskUrl } from "./settings.ts";
  * console.log(maskUrl("tcp://:secret@localhost:7419")); // tcp://:***@localhost:7419
  * ```
  */
@@ -128,7 +128,7 @@ export type EnvReader = (name: string) => string | undefined;
  *
  * @example
  * ```ts
- * import { envSettings } from "@faktory-ts/faktory";
+ * import { envSettings } from "./settings.ts";
  * const env = envSettings((name) => ({ FAKTORY_URL: "tcp://faktory:7419" })[name]);
  * console.log(env.url, env.queue); // tcp://faktory:7419 default
  * ```
@@ -152,7 +152,7 @@ export interface EnvSettings {
  *
  * @example
  * ```ts
- * import { envSettings } from "@faktory-ts/faktory";
+ * import { envSettings } from "./settings.ts";
  * const vars: Record<string, string> = { FAKTORY_PROVIDER: "MY_URL", MY_URL: "tcp://:pw@q:7419" };
  * console.log(envSettings((name) => vars[name]).url); // tcp://:pw@q:7419
  * ```

@@ -43,7 +43,7 @@ import {
   type PerformOptions,
   type PushMiddleware,
   throughMiddleware,
-} from "./producer.ts";
+} from "./push.ts";
 import {
   type HandlerRegistry,
   Handlers,
