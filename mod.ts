@@ -35,6 +35,7 @@
  * @module
  */
 
+export type { Backoff } from "./src/backoff.ts";
 export { Client, type WorkerState } from "./src/client.ts";
 export type { ClientOptions } from "./src/client_options.ts";
 export {

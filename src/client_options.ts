@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { ValidationError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import * as cmd from "./protocol/command.ts";
@@ -52,6 +53,12 @@ export interface ClientOptions {
   readonly connectTimeout?: number | undefined;
   /** Limit on each command's reply, in ms (default 10 000); FETCH gets 2 s more for its wait. */
   readonly commandTimeout?: number | undefined;
+  /**
+   * How long to wait after failures in a row (default `{ base: 100, max: 5000 }`):
+   * between reconnects, and for a worker also between failed FETCHes, ACK and
+   * FAIL retries and attempts to add a reporting connection.
+   */
+  readonly backoff?: Backoff | undefined;
   /** Socket adapter; detected when absent. */
   readonly runtime?: Runtime | undefined;
   /** Where to log (default `console`). */
@@ -71,6 +78,7 @@ export interface ClientConfig {
   readonly hello: HelloFields;
   readonly connectTimeout: number;
   readonly commandTimeout: number;
+  readonly backoff: BackoffPolicy;
   readonly logger: Logger;
 }
 
@@ -115,6 +123,10 @@ export function resolveClientOptions(options: ClientOptions | ClientConfig): Cli
     hello: { hostname: runtime.hostname(), pid: runtime.pid(), labels, wid: o.wid },
     connectTimeout: positive(o.connectTimeout, 10_000, "connectTimeout"),
     commandTimeout: positive(o.commandTimeout, 10_000, "commandTimeout"),
+    backoff: {
+      base: positive(o.backoff?.base, DEFAULT_BACKOFF.base, "backoff.base"),
+      max: positive(o.backoff?.max, DEFAULT_BACKOFF.max, "backoff.max"),
+    },
     logger: o.logger ?? console,
   };
   resolved.add(config);

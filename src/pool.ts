@@ -5,11 +5,9 @@
  * @module
  */
 
+import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 import { type Client, openClient } from "./client.ts";
 import { type ClientConfig, type ClientOptions, resolveClientOptions } from "./client_options.ts";
-
-/** After a failed attempt to add a connection, how long before the next. */
-const GROW_RETRY_MS = 1_000;
 
 /**
  * Each call goes to the connection with the fewest calls under way,
@@ -34,7 +32,9 @@ export class Pool {
   readonly #busy: number[];
   #next = 0;
   #growing: Promise<void> | undefined;
+  /** After failed attempts to add a connection, when the next may start. */
   #growAfter = 0;
+  #growFailures = 0;
   #closed = false;
 
   private constructor(options: ClientConfig, size: number, clients: Client[]) {
@@ -68,6 +68,11 @@ export class Pool {
     return new Pool(config, Math.max(1, size), clients);
   }
 
+  /** The backoff of its connections, which it follows too when adding one fails. */
+  get backoff(): BackoffPolicy {
+    return this.#options.backoff;
+  }
+
   /** Runs `call` on the least busy connection. */
   async use<T>(call: (client: Client) => Promise<T>): Promise<T> {
     const i = this.#pick();
@@ -98,9 +103,12 @@ export class Pool {
         if (this.#closed) return await client.close();
         this.#clients.push(client);
         this.#busy.push(0);
+        this.#growFailures = 0;
       },
       // The connections there carry on; their own commands report a server that is down.
-      () => void (this.#growAfter = Date.now() + GROW_RETRY_MS),
+      () => {
+        this.#growAfter = Date.now() + backoffDelay(this.#growFailures++, this.backoff);
+      },
     ).finally(() => (this.#growing = undefined));
   }
 

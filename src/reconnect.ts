@@ -12,14 +12,6 @@ import { Connection } from "./connection.ts";
 import { ConnectionError } from "./errors.ts";
 
 /**
- * Reconnect backoff: the n-th failed connect in a row makes the next attempt
- * wait a random time up to `BASE * 2^n`, at most `MAX`, so a restarted server
- * is back in use within seconds but is not flooded while it is down.
- */
-const RECONNECT_BASE_MS = 100;
-const RECONNECT_MAX_MS = 5_000;
-
-/**
  * Sends commands on its connection, and connects again on the next command
  * when that one is lost. Concurrent callers share one attempt.
  */
@@ -118,7 +110,7 @@ export class Reconnecting {
   }
 
   #backOff(): void {
-    const delay = backoffDelay(this.#failures++, RECONNECT_BASE_MS, RECONNECT_MAX_MS);
+    const delay = backoffDelay(this.#failures++, this.#options.backoff);
     this.#retryAt = Date.now() + delay;
   }
 }

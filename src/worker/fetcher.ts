@@ -86,7 +86,7 @@ export class Fetcher {
         // A lost connection is retried at once: the client backs off between
         // failed connects itself. Other errors (garbage, no client yet) wait here.
         if (!(e instanceof ConnectionError) || carrier.client === undefined) {
-          await sleep(backoffDelay(failures++, 200, 10_000), signal);
+          await sleep(backoffDelay(failures++, this.parts.client.backoff), signal);
         }
         continue;
       }

@@ -49,9 +49,7 @@ export class Reporter {
         const deadline = stopBy > 0
           ? Math.min(reservationEnd, stopBy + REPORT_GRACE_MS)
           : reservationEnd;
-        // Short: the client itself backs off between failed connects.
-        const wait = backoffDelay(attempt, 50, 1_000);
-        if (!(e instanceof ConnectionError) || !(Date.now() + wait < deadline)) {
+        if (!(e instanceof ConnectionError) || Date.now() >= deadline) {
           this.events.error(
             new FaktoryError(
               `Could not ${error === undefined ? "ACK" : "FAIL"} job ${job.jid} (${
@@ -62,7 +60,7 @@ export class Reporter {
           );
           return;
         }
-        await sleep(wait);
+        await sleep(Math.min(backoffDelay(attempt, this.pool.backoff), deadline - Date.now()));
       }
     }
     if (error === undefined) this.events.emit("success", job, elapsed);
