@@ -36,7 +36,8 @@
  */
 
 export type { Backoff } from "./src/backoff.ts";
-export { Client, type WorkerState } from "./src/client.ts";
+export type { BeatOptions, WorkerState } from "./src/beat.ts";
+export { Client } from "./src/client.ts";
 export type { ClientOptions } from "./src/client_options.ts";
 export {
   AuthenticationError,

@@ -5,23 +5,22 @@
  * @module
  */
 
+import { beat, type BeatOptions, type WorkerState } from "./beat.ts";
 import { type ClientConfig, type ClientOptions, resolveClientOptions } from "./client_options.ts";
 import * as ent from "./ent/commands.ts";
 import type { BatchOptions, BatchStatus } from "./ent/batch.ts";
 import type { JobTracking, TrackingUpdate } from "./ent/tracking.ts";
-import { ProtocolError, ValidationError } from "./errors.ts";
+import { ValidationError } from "./errors.ts";
 import { describeFailure } from "./failure.ts";
-import type { ServerInfo } from "./info.ts";
+import { parseInfo, type ServerInfo } from "./info.ts";
 import { type JobFilter, type JobSet, mutate } from "./mutate.ts";
 import { encodeJob, type JobPayload, preparePush } from "./payload.ts";
 import * as cmd from "./protocol/command.ts";
 import { parseJsonReply as parseJson } from "./protocol/reply.ts";
 import * as queue from "./queues.ts";
 import { Reconnecting } from "./reconnect.ts";
+import { checkOptions, checkValue, QUEUES, SEND_ARGUMENTS } from "./rules.ts";
 import { namespaced } from "./settings.ts";
-
-/** The server's answer to BEAT: what the worker should do now. */
-export type WorkerState = "quiet" | "terminate";
 
 /** The server's fetch wait (~2 s) on top of the normal command timeout. */
 const FETCH_BLOCK_MS = 2_000;
@@ -92,7 +91,7 @@ export class Client implements AsyncDisposable {
    * ```
    */
   async push(job: JobPayload): Promise<string> {
-    await this.#send(encodeJob("PUSH", this.#prepare(job)), "PUSH");
+    await this.#send(encodeJob("PUSH", preparePush(job, this.#options.namespace)), "PUSH");
     return job.jid;
   }
 
@@ -110,7 +109,10 @@ export class Client implements AsyncDisposable {
   async pushBulk(jobs: readonly JobPayload[]): Promise<Record<string, string>> {
     if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
     if (jobs.length === 0) return {};
-    const reply = await this.#send(encodeJob("PUSHB", jobs.map((j) => this.#prepare(j))), "PUSHB");
+    const reply = await this.#send(
+      encodeJob("PUSHB", jobs.map((j) => preparePush(j, this.#options.namespace))),
+      "PUSHB",
+    );
     return parseJson(reply, "PUSHB") as Record<string, string> ?? {};
   }
 
@@ -129,7 +131,8 @@ export class Client implements AsyncDisposable {
     let command = this.#fetchCommand?.queues === queues ? this.#fetchCommand.bytes : undefined;
     if (command === undefined) {
       try {
-        command = cmd.fetch(queues.map((q) => namespaced(ns, cmd.validateQueue(q))));
+        checkValue(QUEUES, queues, "queues");
+        command = cmd.fetch(queues.map((q) => namespaced(ns, q)));
       } catch (e) {
         return Promise.reject(e);
       }
@@ -190,19 +193,8 @@ export class Client implements AsyncDisposable {
    * if (state === "terminate") await worker.stop();
    * ```
    */
-  async beat(options: { state?: WorkerState; rssKb?: number } = {}): Promise<WorkerState | null> {
-    const wid = this.#options.hello.wid;
-    if (wid === undefined) {
-      throw new ValidationError("beat needs a worker id: connect with the wid option");
-    }
-    const payload: Record<string, unknown> = { wid };
-    if (options.state !== undefined) payload.current_state = options.state;
-    if (options.rssKb !== undefined) payload.rss_kb = Math.round(options.rssKb);
-    const reply = await this.#send(cmd.withJson("BEAT", payload), "BEAT");
-    if (reply === "OK" || reply === null) return null;
-    const state = (parseJson(reply, "BEAT") as { state?: unknown } | null)?.state;
-    if (state === "quiet" || state === "terminate") return state;
-    throw new ProtocolError(`Unexpected BEAT reply ${JSON.stringify(reply.slice(0, 80))}`);
+  beat(options: BeatOptions = {}): Promise<WorkerState | null> {
+    return beat(this, options);
   }
 
   /**
@@ -215,11 +207,7 @@ export class Client implements AsyncDisposable {
    * ```
    */
   async info(): Promise<ServerInfo> {
-    const info = parseJson(await this.#send(cmd.words("INFO", []), "INFO"), "INFO");
-    if (info === null || typeof info !== "object") {
-      throw new ProtocolError("INFO reply is not an object");
-    }
-    return info as ServerInfo;
+    return parseInfo(parseJson(await this.#send(cmd.words("INFO", []), "INFO"), "INFO"));
   }
 
   /**
@@ -239,6 +227,7 @@ export class Client implements AsyncDisposable {
    * this class has no method for; prefer the methods.
    */
   async send(command: Uint8Array, verb: string, timeout?: number): Promise<string | null> {
+    checkOptions(SEND_ARGUMENTS, { command, verb, timeout }, "arguments");
     return await this.#send(command, verb, timeout);
   }
 
@@ -260,10 +249,6 @@ export class Client implements AsyncDisposable {
     await this.close();
   }
 
-  #prepare(job: JobPayload): JobPayload {
-    return preparePush(job, this.#options.namespace);
-  }
-
   #send(command: Uint8Array, verb: string, timeout = this.#options.commandTimeout) {
     return this.#link.send(command, verb, timeout);
   }
@@ -272,16 +257,13 @@ export class Client implements AsyncDisposable {
   // The sets are shared by every namespace: a namespace does not narrow them.
 
   /**
-   * Moves the jobs of a set that match `filter` back to their queues, to run
-   * now. `{ pattern: "*" }` matches every job. Refused with
-   * `ValidationError` before anything is sent: an empty filter, or jids
-   * mixed with `pattern`/`jobtype` (the server would ignore those).
+   * Moves the jobs of a set that match `filter` (see {@linkcode JobFilter};
+   * `{ pattern: "*" }` matches every job) back to their queues, to run now.
    *
    * @example
    * ```ts ignore
    * await client.requeue("dead", { jobtype: "SendEmail" });
    * await client.requeue("retries", { jids: [jid] });
-   * await client.requeue("dead", { pattern: "*hello world*" }); // a Redis glob on the job's JSON
    * ```
    */
   requeue(set: JobSet, filter: JobFilter): Promise<void> {
@@ -327,11 +309,11 @@ export class Client implements AsyncDisposable {
   }
 
   // ---- QUEUE -----------------------------------------------------------------
+  // "*" means every queue of this client's namespace (without one, every queue).
 
   /**
-   * Pauses queues: FETCH skips them and their jobs wait until they are
-   * resumed. `"*"` pauses every queue (of this client's namespace, if it has
-   * one). The server ignores a queue it has never seen a job for.
+   * Pauses queues (or `"*"`): FETCH skips them and their jobs wait until they
+   * are resumed. The server ignores a queue it has never seen a job for.
    *
    * @example
    * ```ts ignore
@@ -343,8 +325,7 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * Resumes paused queues. `"*"` resumes every queue (of this client's
-   * namespace, if it has one).
+   * Resumes paused queues (or `"*"`).
    *
    * @example
    * ```ts ignore
@@ -356,8 +337,7 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * Deletes queues and every job waiting in them. `"*"` deletes every queue
-   * (of this client's namespace, if it has one).
+   * Deletes queues (or `"*"`) and every job waiting in them.
    *
    * @example
    * ```ts ignore
@@ -385,18 +365,13 @@ export class Client implements AsyncDisposable {
   // ---- Faktory Enterprise: batches -------------------------------------------
 
   /**
-   * Creates a batch (Faktory Enterprise) and resolves with its id. Push its
-   * jobs with the `batchId` job option (or `custom.bid`), then
-   * {@linkcode Client.commitBatch}: the callbacks fire only after the commit.
-   * Callback jobs are checked and namespaced like pushed jobs. On the
-   * open-source server, rejects with `EnterpriseRequiredError`.
+   * Creates a batch (Faktory Enterprise) and resolves with its id: see
+   * {@linkcode BatchOptions} for how batches work. On the open-source
+   * server, rejects with `EnterpriseRequiredError`.
    *
    * @example
    * ```ts ignore
-   * const bid = await client.newBatch({
-   *   description: "Import 42",
-   *   success: buildPayload({ jobtype: "ImportDone" }, [42]),
-   * });
+   * const bid = await client.newBatch({ success: buildPayload({ jobtype: "ImportDone" }, [42]) });
    * await producer.perform({ jobtype: "ImportRow", batchId: bid }, [42, 1]);
    * await client.commitBatch(bid);
    * ```
@@ -406,14 +381,11 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * Reopens a committed batch (Faktory Enterprise) to add jobs to it, e.g.
-   * from one of its own jobs; commit it again afterwards.
+   * Reopens a committed batch (Faktory Enterprise) to add jobs; commit it again afterwards.
    *
    * @example
    * ```ts ignore
    * await client.openBatch(job.batchId!);
-   * await producer.perform({ jobtype: "ImportRow", batchId: job.batchId }, [42, 2]);
-   * await client.commitBatch(job.batchId!);
    * ```
    */
   openBatch(bid: string): Promise<void> {
@@ -421,8 +393,7 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * Commits a batch (Faktory Enterprise): all its jobs are pushed, so its
-   * callbacks may fire once they have run.
+   * Commits a batch (Faktory Enterprise): its callbacks may fire once its jobs have run.
    *
    * @example
    * ```ts ignore

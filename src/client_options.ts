@@ -7,10 +7,9 @@
  */
 
 import { type Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
-import { ValidationError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import * as cmd from "./protocol/command.ts";
 import type { HelloFields } from "./protocol/handshake.ts";
+import { checkOptions, CLIENT_OPTIONS, type Rules } from "./rules.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime, TlsOptions } from "./runtime/types.ts";
 import { envUrl, parseUrl } from "./settings.ts";
@@ -86,21 +85,19 @@ export interface ClientConfig {
 const resolved = new WeakSet<object>();
 
 /**
- * Fills in defaults and checks every option before anything connects. Done
- * once per client, producer or worker; their connections share the result.
+ * Checks every option against `rules` (see rules.ts; `null` when the caller
+ * checked them already) and fills in the defaults, before anything connects.
+ * Done once per client, producer or worker; their connections share the result.
  */
-export function resolveClientOptions(options: ClientOptions | ClientConfig): ClientConfig {
+export function resolveClientOptions(
+  options: ClientOptions | ClientConfig,
+  rules: Rules | null = CLIENT_OPTIONS,
+): ClientConfig {
   if (resolved.has(options)) return options as ClientConfig;
+  if (rules !== null) checkOptions(rules, options, "client options");
   const o = options as ClientOptions;
   const runtime = o.runtime ?? detectRuntime();
-  const url = o.url ?? envUrl((name) => runtime.env(name));
-  const address = parseUrl(url);
-  const port = o.port ?? address.port;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ValidationError(`Invalid port ${port}: use 1-65535`);
-  }
-  const namespace = o.namespace ?? address.namespace;
-  if (namespace !== undefined) cmd.validateQueue(namespace, "namespace");
+  const address = parseUrl(o.url ?? envUrl((name) => runtime.env(name)));
   const tls = o.tls === undefined
     ? (address.tls ? {} : undefined)
     : o.tls === false
@@ -108,35 +105,29 @@ export function resolveClientOptions(options: ClientOptions | ClientConfig): Cli
     : o.tls === true
     ? {}
     : o.tls;
-  const labels = o.labels ?? [];
-  for (const label of labels) {
-    if (typeof label !== "string") throw new ValidationError("Labels must be strings");
-  }
-  if (o.wid !== undefined) cmd.validateWord(o.wid, "worker id");
   const config: ClientConfig = {
     runtime,
     hostname: o.hostname ?? address.hostname,
-    port,
+    port: o.port ?? address.port,
     tls,
     password: o.password ?? address.password,
-    namespace,
-    hello: { hostname: runtime.hostname(), pid: runtime.pid(), labels, wid: o.wid },
-    connectTimeout: positive(o.connectTimeout, 10_000, "connectTimeout"),
-    commandTimeout: positive(o.commandTimeout, 10_000, "commandTimeout"),
-    backoff: {
-      base: positive(o.backoff?.base, DEFAULT_BACKOFF.base, "backoff.base"),
-      max: positive(o.backoff?.max, DEFAULT_BACKOFF.max, "backoff.max"),
+    namespace: o.namespace ?? address.namespace,
+    hello: {
+      hostname: runtime.hostname(),
+      pid: runtime.pid(),
+      labels: [...(o.labels ?? [])],
+      wid: o.wid,
     },
+    connectTimeout: o.connectTimeout ?? 10_000,
+    commandTimeout: o.commandTimeout ?? 10_000,
+    backoff: { ...DEFAULT_BACKOFF, ...definedOnly(o.backoff) },
     logger: o.logger ?? console,
   };
   resolved.add(config);
   return config;
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new ValidationError(`Invalid ${name} ${value}: use a positive number of milliseconds`);
-  }
-  return value;
+/** `backoff` without the keys set to `undefined`, which mean "the default". */
+function definedOnly(backoff: Backoff | undefined): Partial<BackoffPolicy> {
+  return Object.fromEntries(Object.entries(backoff ?? {}).filter(([, v]) => v !== undefined));
 }

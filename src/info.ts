@@ -4,6 +4,8 @@
  * @module
  */
 
+import { ProtocolError } from "./errors.ts";
+
 /**
  * What the server reports about itself (`INFO`).
  *
@@ -132,4 +134,12 @@ export function jobCounts(info: ServerInfo, namespace?: string): JobCounts {
     processed: info.faktory.total_processed,
     failed: info.faktory.total_failures,
   };
+}
+
+/** An INFO reply's JSON, which must at least be an object. */
+export function parseInfo(info: unknown): ServerInfo {
+  if (info === null || typeof info !== "object") {
+    throw new ProtocolError("INFO reply is not an object");
+  }
+  return info as ServerInfo;
 }

@@ -10,6 +10,7 @@
 import type { Client } from "./client.ts";
 import { ValidationError } from "./errors.ts";
 import * as cmd from "./protocol/command.ts";
+import { checkOptions, JOB_FILTER } from "./rules.ts";
 
 /**
  * The server's sorted sets of jobs that are not in a queue: jobs waiting for
@@ -106,12 +107,10 @@ function encodeFilter(
       `Invalid filter for ${action}: pass { jids }, { pattern } and/or { jobtype } (pattern "*" matches every job)`,
     );
   }
+  checkOptions(JOB_FILTER, filter, `filter for ${action}`);
   const { jids, pattern, jobtype } = filter;
   const wire: Record<string, unknown> = {};
   if (jids !== undefined) {
-    if (!Array.isArray(jids)) {
-      throw new ValidationError(`Invalid jids ${JSON.stringify(jids)}: pass an array of jids`);
-    }
     if (pattern !== undefined || jobtype !== undefined) {
       throw new ValidationError(
         `Invalid filter for ${action}: give jids alone, since the server ignores pattern and jobtype when jids are given`,
@@ -121,22 +120,8 @@ function encodeFilter(
     wire.jids = jids.map((jid) => cmd.validateWord(jid, "jid"));
     return wire;
   }
-  if (pattern !== undefined) {
-    if (typeof pattern !== "string" || pattern === "") {
-      throw new ValidationError(
-        `Invalid pattern ${JSON.stringify(pattern)}: use a non-empty Redis glob such as "*text*"`,
-      );
-    }
-    wire.regexp = pattern;
-  }
-  if (jobtype !== undefined) {
-    if (typeof jobtype !== "string" || jobtype.trim() === "") {
-      throw new ValidationError(
-        `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
-      );
-    }
-    wire.jobtype = jobtype;
-  }
+  if (pattern !== undefined) wire.regexp = pattern;
+  if (jobtype !== undefined) wire.jobtype = jobtype;
   if (Object.keys(wire).length === 0) {
     throw new ValidationError(
       `Empty filter for ${action}: give jids, pattern or jobtype (pattern "*" matches every job)`,

@@ -6,8 +6,10 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import { validateQueue, validateWord, withJson } from "./protocol/command.ts";
+import { checkJson } from "./json.ts";
+import { withJson } from "./protocol/command.ts";
 import { toHex } from "./protocol/hex.ts";
+import { checkOptions, checkValue, JOB_PAYLOAD } from "./rules.ts";
 import { namespaced } from "./settings.ts";
 
 /**
@@ -50,7 +52,13 @@ export interface JobPayload<Args extends readonly unknown[] = readonly unknown[]
   jid: string;
   /** Names the handler that runs the job. */
   jobtype: string;
-  /** Arguments for the handler. */
+  /**
+   * Arguments for the handler. They travel as JSON, so they must come back as
+   * they went in: JSON values, plain objects, and objects with a `toJSON`
+   * method such as `Date` (which arrives as its ISO string); a `Map`, `Set`,
+   * typed array, `Error`, other class instance, BigInt, cycle or nesting
+   * deeper than 100 levels is refused with a `ValidationError` naming its path.
+   */
   args: Args;
   /** Queue name; the server uses `default` when absent. */
   queue?: string;
@@ -92,91 +100,17 @@ export const DEFAULT_RETRY = 25;
 export const MAX_JOB_BYTES = 16 * 1024 * 1024;
 
 /**
- * Checks a job before it is sent; throws {@linkcode ValidationError} naming the
- * field to fix. Returns its JSON text size estimate is left to the encoder.
+ * Checks a job before it is sent against the rules of src/rules.ts, and its
+ * `args` and `custom` against the JSON rule of src/json.ts; throws
+ * {@linkcode ValidationError} naming the field to fix.
  */
 export function validatePayload(job: JobPayload): void {
-  if (typeof job !== "object" || job === null) throw new ValidationError("A job must be an object");
-  validateWord(job.jid, "jid");
-  if (job.jid.length < 8) {
-    throw new ValidationError(`Invalid jid ${JSON.stringify(job.jid)}: use at least 8 characters`);
+  checkOptions(JOB_PAYLOAD, job, "job");
+  for (const required of ["jid", "jobtype", "args"] as const) {
+    if (job[required] === undefined) checkValue(JOB_PAYLOAD[required]!, undefined, required);
   }
-  if (typeof job.jobtype !== "string" || job.jobtype.trim() === "") {
-    throw new ValidationError(
-      `Invalid jobtype ${JSON.stringify(job.jobtype)}: it must be a non-empty string`,
-    );
-  }
-  if (!Array.isArray(job.args)) {
-    throw new ValidationError(`Invalid args for ${job.jobtype}: args must be an array`);
-  }
-  if (job.queue !== undefined) validateQueue(job.queue);
-  if (job.reserve_for !== undefined) {
-    const r = job.reserve_for;
-    if (!Number.isInteger(r) || r < 1 || r > 86400) {
-      throw new ValidationError(`Invalid reserve_for ${r}: use whole seconds from 1 to 86400`);
-    }
-  }
-  if (job.retry !== undefined && (!Number.isInteger(job.retry) || job.retry < -1)) {
-    throw new ValidationError(
-      `Invalid retry ${job.retry}: use -1 (dead on failure), 0 (discard) or a positive count`,
-    );
-  }
-  if (job.backtrace !== undefined && (!Number.isInteger(job.backtrace) || job.backtrace < 0)) {
-    throw new ValidationError(
-      `Invalid backtrace ${job.backtrace}: use a whole number of lines, 0 or more`,
-    );
-  }
-  if (job.at !== undefined && (typeof job.at !== "string" || Number.isNaN(Date.parse(job.at)))) {
-    throw new ValidationError(`Invalid at ${JSON.stringify(job.at)}: use an RFC 3339 time`);
-  }
-  if (
-    job.custom !== undefined &&
-    (typeof job.custom !== "object" || job.custom === null || Array.isArray(job.custom))
-  ) {
-    throw new ValidationError("Invalid custom: it must be an object");
-  }
-  checkJson(job.args, "args", new Set());
-  if (job.custom !== undefined) checkJson(job.custom, "custom", new Set());
-}
-
-/**
- * Refuses what `JSON.stringify` would throw on or silently change: BigInt,
- * cycles, functions, symbols, `undefined` in arrays, NaN and Infinity.
- */
-function checkJson(value: unknown, path: string, seen: Set<object>): void {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return;
-    case "number":
-      if (!Number.isFinite(value)) throw notJson(path, `${value} becomes null in JSON`);
-      return;
-    case "bigint":
-      throw notJson(path, "BigInt has no JSON form; send it as a string");
-    case "undefined":
-      throw notJson(path, "undefined becomes null in JSON");
-    case "function":
-    case "symbol":
-      throw notJson(path, `a ${typeof value} cannot be sent as JSON`);
-  }
-  if (value === null) return;
-  const object = value as Record<string, unknown>;
-  if (typeof object.toJSON === "function") return;
-  if (seen.has(object)) throw notJson(path, "it refers to itself (a cycle)");
-  seen.add(object);
-  if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) checkJson(object[i], `${path}[${i}]`, seen);
-  } else {
-    for (const key in object) {
-      const v = object[key];
-      if (v !== undefined) checkJson(v, `${path}.${key}`, seen);
-    }
-  }
-  seen.delete(object);
-}
-
-function notJson(path: string, why: string): ValidationError {
-  return new ValidationError(`Invalid ${path}: ${why}`);
+  checkJson(job.args, "args");
+  if (job.custom !== undefined) checkJson(job.custom, "custom");
 }
 
 /**

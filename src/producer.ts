@@ -8,6 +8,7 @@
 import { type ClientOptions, resolveClientOptions } from "./client_options.ts";
 import { Pool } from "./pool.ts";
 import { ValidationError } from "./errors.ts";
+import { PRODUCER_OPTIONS } from "./rules.ts";
 import { buildPayload, type JobOptions, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
 import {
@@ -64,19 +65,13 @@ export class Producer implements AsyncDisposable, JobPusher {
   /** Opens the pool's connections (in parallel) and resolves once all said HELLO. */
   static async connect(options: ProducerOptions | string = {}): Promise<Producer> {
     const o: ProducerOptions = typeof options === "string" ? { url: options } : options;
-    if (o.wid !== undefined) {
-      throw new ValidationError("A producer has no worker id: remove the wid option");
-    }
-    const config = resolveClientOptions(o); // checks every option before connecting
+    const config = resolveClientOptions(o, PRODUCER_OPTIONS); // checks every option first
     const env = (name: string) => config.runtime.env(name);
     const size = o.poolSize ?? envPoolSize(env) ?? 4;
-    if (!Number.isInteger(size) || size < 1 || size > 1000) {
-      throw new ValidationError(`Invalid poolSize ${size}: use a whole number from 1 to 1000`);
-    }
     return new Producer(
       await Pool.connect(config, size, size, o.signal),
       mergeOptions({ queue: envQueue(env) }, o.defaults),
-      o.middleware ?? [],
+      [...(o.middleware ?? [])],
     );
   }
 
@@ -115,6 +110,9 @@ export class Producer implements AsyncDisposable, JobPusher {
     options: PerformOptions<Args>,
     argsList: readonly NoInfer<Args>[],
   ): Promise<string[]> {
+    if (!Array.isArray(argsList)) {
+      throw new ValidationError("performBulk takes an array of argument lists");
+    }
     const composed = composeOptions(this.#defaults, options);
     const jobs: JobPayload[] = [];
     for (const args of argsList) {

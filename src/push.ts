@@ -6,6 +6,7 @@
  * @module
  */
 
+import { show, ValidationError } from "./errors.ts";
 import { type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
 
@@ -65,6 +66,11 @@ export function composeOptions<Args extends readonly unknown[]>(
   defaults: JobOptions,
   options: PerformOptions<Args>,
 ): JobOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new ValidationError(
+      `Invalid options ${show(options)}: pass a job type, job options, or a list of them`,
+    );
+  }
   return Array.isArray(options)
     ? mergeOptions(defaults, ...(options as JobOptions[]))
     : mergeOptions(defaults, options as JobOptions);

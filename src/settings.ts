@@ -7,7 +7,8 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import { validateQueue, validateWord } from "./protocol/command.ts";
+import { validateQueue } from "./protocol/command.ts";
+import { checkValue, ENV } from "./rules.ts";
 
 /** The default server URL. */
 export const DEFAULT_URL = "tcp://localhost:7419";
@@ -166,17 +167,23 @@ export function envSettings(env: EnvReader): EnvSettings {
   };
 }
 
-/** The server URL from the environment: see {@linkcode envSettings}. */
+/**
+ * The server URL from the environment: see {@linkcode envSettings}. A
+ * `FAKTORY_PROVIDER` naming a variable that is not set is an error, not a
+ * silent fallback to localhost.
+ */
 export function envUrl(env: EnvReader): string {
-  const provider = env("FAKTORY_PROVIDER") || "FAKTORY_URL";
-  if (!/^[A-Z_][A-Z0-9_]*$/.test(provider)) {
+  const named = env("FAKTORY_PROVIDER") || undefined;
+  if (named !== undefined) checkValue(ENV.FAKTORY_PROVIDER!, named, "FAKTORY_PROVIDER");
+  const provider = named ?? "FAKTORY_URL";
+  const url = env(provider) || undefined;
+  if (url === undefined) {
+    if (named === undefined) return DEFAULT_URL;
     throw new ValidationError(
-      `Invalid FAKTORY_PROVIDER ${
-        JSON.stringify(provider)
-      }: it must name an environment variable such as FAKTORY_URL`,
+      `FAKTORY_PROVIDER names ${provider}, which is not set: set ${provider} to the server's URL, or unset FAKTORY_PROVIDER`,
     );
   }
-  const url = env(provider) || DEFAULT_URL;
+  checkValue(ENV.FAKTORY_URL!, url, provider);
   try {
     parseUrl(url);
   } catch (e) {
@@ -188,30 +195,22 @@ export function envUrl(env: EnvReader): string {
 /** `FAKTORY_QUEUE`, checked; default `default`. */
 export function envQueue(env: EnvReader): string {
   const queue = env("FAKTORY_QUEUE") || "default";
-  validateQueue(queue, "FAKTORY_QUEUE");
+  checkValue(ENV.FAKTORY_QUEUE!, queue, "FAKTORY_QUEUE");
   return queue;
 }
 
 /** `FAKTORY_WORKER_ID`, checked, if set. */
 export function envWorkerId(env: EnvReader): string | undefined {
   const workerId = env("FAKTORY_WORKER_ID") || undefined;
-  if (workerId !== undefined) validateWord(workerId, "FAKTORY_WORKER_ID");
+  if (workerId !== undefined) checkValue(ENV.FAKTORY_WORKER_ID!, workerId, "FAKTORY_WORKER_ID");
   return workerId;
 }
 
 /** `FAKTORY_POOL_SIZE`, checked, if set. */
 export function envPoolSize(env: EnvReader): number | undefined {
-  const pool = env("FAKTORY_POOL_SIZE");
-  let poolSize: number | undefined;
-  if (pool) {
-    poolSize = Number(pool);
-    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
-      throw new ValidationError(
-        `Invalid FAKTORY_POOL_SIZE ${JSON.stringify(pool)}: use a whole number from 1 to 1000`,
-      );
-    }
-  }
-  return poolSize;
+  const pool = env("FAKTORY_POOL_SIZE") || undefined;
+  if (pool !== undefined) checkValue(ENV.FAKTORY_POOL_SIZE!, pool, "FAKTORY_POOL_SIZE");
+  return pool === undefined ? undefined : Number(pool);
 }
 
 /** Prefixes a queue name with the namespace, if any. */

@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { WorkerState } from "../client.ts";
+import type { WorkerState } from "../beat.ts";
+import { show, ValidationError } from "../errors.ts";
 import type { Job } from "../job.ts";
 import type { Logger } from "../logger.ts";
 
@@ -41,6 +42,8 @@ export interface WorkerEvents {
  */
 export type WorkerStatus = "idle" | "running" | "quiet" | "stopping" | "stopped";
 
+const EVENTS: readonly (keyof WorkerEvents)[] = ["start", "success", "failure", "error", "state"];
+
 /** The listeners of one worker. A listener that throws is logged and does not affect the job. */
 export class Events {
   // deno-lint-ignore no-explicit-any
@@ -53,6 +56,14 @@ export class Events {
     event: K,
     listener: (...args: WorkerEvents[K]) => void,
   ): () => void {
+    if (!EVENTS.includes(event)) {
+      throw new ValidationError(
+        `Invalid event ${show(event)}: use ${EVENTS.map((e) => `"${e}"`).join(", ")}`,
+      );
+    }
+    if (typeof listener !== "function") {
+      throw new ValidationError(`The listener for "${event}" is not a function`);
+    }
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, set = new Set());
     set.add(listener);

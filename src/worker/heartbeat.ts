@@ -7,7 +7,8 @@
  */
 
 import { sleep } from "../backoff.ts";
-import { type Client, openClient, type WorkerState } from "../client.ts";
+import type { WorkerState } from "../beat.ts";
+import { type Client, openClient } from "../client.ts";
 import type { ClientConfig } from "../client_options.ts";
 import { ServerError } from "../errors.ts";
 import type { Runtime } from "../runtime/types.ts";

@@ -14,7 +14,8 @@
  * @module
  */
 
-import { type Client, openClient, type WorkerState } from "../client.ts";
+import type { WorkerState } from "../beat.ts";
+import { type Client, openClient } from "../client.ts";
 import { FaktoryError, WorkerStoppedError } from "../errors.ts";
 import {
   type HandlerRegistry,
