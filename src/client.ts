@@ -128,7 +128,8 @@ export class Client implements AsyncDisposable {
   fetch(queues: readonly string[]): Promise<JobPayload | null> {
     const ns = this.#options.namespace;
     // A worker fetches from the same queues (the same array) every time: encode once.
-    let command = this.#fetchCommand?.queues === queues ? this.#fetchCommand.bytes : undefined;
+    const cached = this.#fetchCommand;
+    let command = cached !== undefined && cached.queues === queues ? cached.bytes : undefined;
     if (command === undefined) {
       try {
         checkValue(QUEUES, queues, "queues");

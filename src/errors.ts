@@ -234,7 +234,7 @@ export function show(value: unknown): string {
     }
     const name = (proto?.constructor as { name?: unknown } | undefined)?.name;
     return typeof name === "string" && name !== ""
-      ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`
+      ? `${/^[AEIO]/.test(name) ? "an" : "a"} ${name}`
       : "an object";
   } catch {
     return "a value that cannot be shown";

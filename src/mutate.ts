@@ -8,7 +8,7 @@
  */
 
 import type { Client } from "./client.ts";
-import { ValidationError } from "./errors.ts";
+import { show, ValidationError } from "./errors.ts";
 import * as cmd from "./protocol/command.ts";
 import { checkOptions, JOB_FILTER } from "./rules.ts";
 
@@ -64,7 +64,7 @@ const SETS: readonly string[] = ["retries", "scheduled", "dead"];
 export function validateSet(set: unknown, allowed: readonly string[] = SETS): JobSet {
   if (typeof set !== "string" || !allowed.includes(set)) {
     throw new ValidationError(
-      `Invalid set ${JSON.stringify(set)}: use ${allowed.map((s) => `"${s}"`).join(", ")}`,
+      `Invalid set ${show(set)}: use ${allowed.map((s) => `"${s}"`).join(", ")}`,
     );
   }
   return set as JobSet;

@@ -105,7 +105,7 @@ export const MAX_JOB_BYTES = 16 * 1024 * 1024;
  * {@linkcode ValidationError} naming the field to fix.
  */
 export function validatePayload(job: JobPayload): void {
-  checkOptions(JOB_PAYLOAD, job, "job");
+  checkOptions(JOB_PAYLOAD, job, "job", { required: true });
   for (const required of ["jid", "jobtype", "args"] as const) {
     if (job[required] === undefined) checkValue(JOB_PAYLOAD[required]!, undefined, required);
   }

@@ -57,11 +57,13 @@ function number(min: number, max: number, whole: boolean, hint: string, tooBig =
   };
 }
 
+// Whole: timers take them, and Node's AbortSignal.timeout refuses fractions.
 const ms = (min: number, max: number, note = "") =>
-  number(min, max, false, `use a number of milliseconds from ${min} to ${max}${note}`);
+  number(min, max, true, `use a whole number of milliseconds from ${min} to ${max}${note}`);
 
+/** An object of options: plain, or of a class of one's own; not an array, a Map, a Date... */
 const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+  typeof v === "object" && v !== null && Object.prototype.toString.call(v) === "[object Object]";
 const object = (hint: string, keys?: Rules): Rule =>
   keys === undefined ? is(isRecord, hint) : { ...is(isRecord, hint), keys };
 const list = (item: (v: unknown) => boolean, hint: string, min = 0): Rule =>
@@ -340,7 +342,7 @@ export const ENV: Rules = {
   FAKTORY_QUEUE: queue,
   FAKTORY_WORKER_ID: word,
   FAKTORY_POOL_SIZE: is(
-    (v) => typeof v === "string" && /^\d{1,4}$/.test(v) && Number(v) >= 1 && Number(v) <= 1000,
+    (v) => typeof v === "string" && /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1000,
     "use a whole number from 1 to 1000",
   ),
 };
@@ -350,10 +352,15 @@ export const ENV: Rules = {
 /**
  * Checks `options` against `rules`: each key that has a rule, and any other
  * key that looks like a misspelt one. `what` names the object in a message
- * if it is not an object at all.
+ * if it is not an object at all; `undefined` passes unless `required`.
  */
-export function checkOptions(rules: Rules, options: unknown, what: string, prefix = ""): void {
-  if (options === undefined) return;
+export function checkOptions(
+  rules: Rules,
+  options: unknown,
+  what: string,
+  { required = false, prefix = "" } = {},
+): void {
+  if (options === undefined && !required) return;
   if (!isRecord(options)) {
     throw new ValidationError(`Invalid ${what} ${show(options)}: pass an object`);
   }
@@ -381,7 +388,9 @@ export function checkValue(rule: Rule, value: unknown, name: string): void {
   if (hint !== undefined) {
     throw new ValidationError(`Invalid ${name}${rule.secret ? "" : ` ${show(value)}`}: ${hint}`);
   }
-  if (rule.keys !== undefined && isRecord(value)) checkOptions(rule.keys, value, name, `${name}.`);
+  if (rule.keys !== undefined && isRecord(value)) {
+    checkOptions(rule.keys, value, name, { prefix: `${name}.` });
+  }
 }
 
 /** The option `key` most likely means, if it looks like a slip of one. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { FaktoryError, ValidationError, WorkerStoppedError } from "./errors.ts";
+import { FaktoryError, show, ValidationError, WorkerStoppedError } from "./errors.ts";
 import { buildPayload, Job, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { type JobPayload, validatePayload } from "./payload.ts";
@@ -125,7 +125,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
   constructor(mode: TestMode = "fake", options: TestingOptions = {}) {
     if (mode !== "fake" && mode !== "inline") {
       throw new ValidationError(
-        `Invalid test mode ${JSON.stringify(mode)}: use "fake" or "inline"`,
+        `Invalid test mode ${show(mode)}: use "fake" or "inline"`,
       );
     }
     checkOptions(TESTING_OPTIONS, options, "testing options");

@@ -93,7 +93,7 @@ export function batchNewPayload(
   options: BatchOptions,
   prepare: (job: JobPayload) => JobPayload,
 ): Record<string, unknown> {
-  checkOptions(BATCH_OPTIONS, options, "batch options");
+  checkOptions(BATCH_OPTIONS, options, "batch options", { required: true });
   const payload: Record<string, unknown> = {};
   if (options.description !== undefined) payload.description = options.description;
   if (options.parentBid !== undefined) payload.parent_bid = options.parentBid;

@@ -77,7 +77,7 @@ export function trackSetPayload(
   update: TrackingUpdate,
   now: number = Date.now(),
 ): Record<string, unknown> {
-  checkOptions(TRACKING_UPDATE, update, "tracking update");
+  checkOptions(TRACKING_UPDATE, update, "tracking update", { required: true });
   const payload: Record<string, unknown> = { jid: validateWord(update.jid, "jid") };
   const { percent, description, reserveUntil } = update;
   if (percent !== undefined) payload.percent = percent;
