@@ -229,11 +229,13 @@ export const JOB_PAYLOAD: Rules = {
 
 // ---- Producers and workers -----------------------------------------------------
 
+const POOL_SIZE = number(1, 1000, true, "use a whole number from 1 to 1000");
+
 /** `ProducerOptions`. */
 export const PRODUCER_OPTIONS: Rules = {
   ...CLIENT_OPTIONS,
   wid: refuse("a producer has no worker id: remove the wid option"),
-  poolSize: number(1, 1000, true, "use a whole number from 1 to 1000"),
+  poolSize: POOL_SIZE,
   defaults: object("use job options such as { queue, retry }", JOB_OPTIONS),
   middleware: functions,
 };
@@ -341,10 +343,10 @@ export const ENV: Rules = {
   FAKTORY_URL: CLIENT_OPTIONS.url!,
   FAKTORY_QUEUE: queue,
   FAKTORY_WORKER_ID: word,
-  FAKTORY_POOL_SIZE: is(
-    (v) => typeof v === "string" && /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1000,
-    "use a whole number from 1 to 1000",
-  ),
+  FAKTORY_POOL_SIZE: {
+    check: (v) =>
+      typeof v === "string" && /^\d+$/.test(v) ? POOL_SIZE.check(Number(v)) : POOL_SIZE.check(v),
+  },
 };
 
 // ---- Checking ------------------------------------------------------------------------
