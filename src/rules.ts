@@ -366,14 +366,18 @@ export function checkOptions(
   if (!isRecord(options)) {
     throw new ValidationError(`Invalid ${what} ${show(options)}: pass an object`);
   }
-  for (const key of Object.keys(options)) {
+  const own = Object.keys(options);
+  for (const key of own) {
     if (Object.hasOwn(rules, key)) continue;
     const meant = misspelt(key, Object.keys(rules));
     if (meant !== undefined) {
       throw new ValidationError(`Unknown option "${prefix}${key}": use "${prefix}${meant}"`);
     }
   }
-  for (const key in rules) {
+  // A plain object has only its own keys; a class instance may inherit options.
+  const proto = Object.getPrototypeOf(options);
+  for (const key of proto === Object.prototype || proto === null ? own : Object.keys(rules)) {
+    if (!Object.hasOwn(rules, key)) continue;
     let value: unknown;
     try {
       value = options[key];
