@@ -120,14 +120,12 @@ export function resolveClientOptions(
     },
     connectTimeout: o.connectTimeout ?? 10_000,
     commandTimeout: o.commandTimeout ?? 10_000,
-    backoff: { ...DEFAULT_BACKOFF, ...definedOnly(o.backoff) },
+    backoff: {
+      base: o.backoff?.base ?? DEFAULT_BACKOFF.base,
+      max: o.backoff?.max ?? DEFAULT_BACKOFF.max,
+    },
     logger: o.logger ?? console,
   };
   resolved.add(config);
   return config;
-}
-
-/** `backoff` without the keys set to `undefined`, which mean "the default". */
-function definedOnly(backoff: Backoff | undefined): Partial<BackoffPolicy> {
-  return Object.fromEntries(Object.entries(backoff ?? {}).filter(([, v]) => v !== undefined));
 }

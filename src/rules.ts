@@ -66,8 +66,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && Object.prototype.toString.call(v) === "[object Object]";
 const object = (hint: string, keys?: Rules): Rule =>
   keys === undefined ? is(isRecord, hint) : { ...is(isRecord, hint), keys };
+/** An array of at least `min` items (holes count as `undefined`, which `every` would skip). */
 const list = (item: (v: unknown) => boolean, hint: string, min = 0): Rule =>
-  is((v) => Array.isArray(v) && v.length >= min && v.every(item), hint);
+  is((v) => Array.isArray(v) && v.length >= min && Array.from(v).every(item), hint);
 const methods = (names: readonly string[]) => (v: unknown) =>
   typeof v === "object" && v !== null &&
   names.every((m) => typeof (v as Record<string, unknown>)[m] === "function");
