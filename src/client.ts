@@ -110,7 +110,7 @@ export class Client implements AsyncDisposable {
     if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
     if (jobs.length === 0) return {};
     const reply = await this.#send(
-      encodeJob("PUSHB", jobs.map((j) => preparePush(j, this.#options.namespace))),
+      encodeJob("PUSHB", Array.from(jobs, (j) => preparePush(j, this.#options.namespace))),
       "PUSHB",
     );
     return parseJson(reply, "PUSHB") as Record<string, string> ?? {};

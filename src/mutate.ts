@@ -117,7 +117,8 @@ function encodeFilter(
       );
     }
     if (jids.length === 0) return null;
-    wire.jids = jids.map((jid) => cmd.validateWord(jid, "jid"));
+    // Array.from: a hole is checked as undefined, not skipped.
+    wire.jids = Array.from(jids, (jid) => cmd.validateWord(jid, "jid"));
     return wire;
   }
   if (pattern !== undefined) wire.regexp = pattern;

@@ -58,5 +58,6 @@ function queueNames(client: Client, queues: readonly string[], method: string): 
       }`,
     );
   }
-  return queues.map((q) => namespaced(client.namespace, cmd.validateQueue(q)));
+  // Array.from: a hole is checked as undefined, not skipped.
+  return Array.from(queues, (q) => namespaced(client.namespace, cmd.validateQueue(q)));
 }

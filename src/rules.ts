@@ -322,7 +322,7 @@ export const TESTING_OPTIONS: Rules = {
 /** `DrainOptions`. */
 export const DRAIN_OPTIONS: Rules = {
   queue: is(
-    (v) => isQueueName(v) || (Array.isArray(v) && v.every(isQueueName)),
+    (v) => isQueueName(v) || (Array.isArray(v) && Array.from(v).every(isQueueName)),
     "use a queue name or an array of them",
   ),
   jobtype: is(

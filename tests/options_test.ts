@@ -15,8 +15,10 @@ import {
   defineJob,
   detectRuntime,
   FaktoryError,
+  jobCounts,
   mergeOptions,
   Producer,
+  queueSizes,
   randomJid,
   type Runtime,
   silentLogger,
@@ -104,7 +106,9 @@ const isWord = (v: unknown) => typeof v === "string" && /^[^\s\x00-\x1f\x7f]+$/.
 const isRecord = (v: unknown) =>
   typeof v === "object" && v !== null &&
   [Object.prototype, null].includes(Object.getPrototypeOf(v));
-const isFunctions = (v: unknown) => Array.isArray(v) && v.every((f) => typeof f === "function");
+// Array.from: a hole is an undefined item, which every() would skip.
+const isFunctions = (v: unknown) =>
+  Array.isArray(v) && Array.from(v).every((f) => typeof f === "function");
 const isDate = (v: unknown) =>
   v instanceof Date && v.getTime() >= Date.parse("0000-01-01T00:00:00Z") &&
   v.getTime() <= Date.parse("9999-12-31T23:59:59.999Z");
@@ -190,13 +194,14 @@ const CLIENT: Record<string, OptionCase> = {
     (v) =>
       typeof v === "boolean" ||
       recordOf({
-        caCerts: (c) => Array.isArray(c) && c.every((p) => typeof p === "string" && p !== ""),
+        caCerts: (c) =>
+          Array.isArray(c) && Array.from(c).every((p) => typeof p === "string" && p !== ""),
         serverName: isHost,
       })(v),
     fc.constantFrom(true, false, {}, { caCerts: [] }, { serverName: "localhost" }),
   ),
   labels: option(
-    (v) => Array.isArray(v) && v.every((l) => typeof l === "string"),
+    (v) => Array.isArray(v) && Array.from(v).every((l) => typeof l === "string"),
     fc.array(fc.string()),
   ),
   wid: option(isWord, word),
@@ -426,6 +431,18 @@ describe("the reported cases are refused with a message that says what to use", 
     new Worker({ url, app: "billing", environment: "production" } as never);
   });
 
+  test("jobCounts and queueSizes refuse what is not an INFO reply", () => {
+    for (const info of [undefined, null, {}, { faktory: {} }, "info", new Map()]) {
+      refuses(
+        () => jobCounts(info as never),
+        /^Invalid info .*: pass what Client.info\(\) resolves with$/,
+      );
+      refuses(() => queueSizes(info as never), /^Invalid info /);
+    }
+    const info = { faktory: { queues: {}, sets: {} } } as never;
+    refuses(() => queueSizes(info, "a b"), /^Invalid namespace "a b"/);
+  });
+
   test("FAKTORY_PROVIDER naming an unset variable is an error naming it", () => {
     refuses(
       () =>
@@ -503,7 +520,7 @@ describe("constructors check every option before connecting", () => {
     const WORKER: Record<string, OptionCase> = {
       ...CLIENT,
       queues: option(
-        (v) => Array.isArray(v) && v.length > 0 && v.every(isQueue),
+        (v) => Array.isArray(v) && v.length > 0 && Array.from(v).every(isQueue),
         fc.array(queueName, { minLength: 1, maxLength: 3 }),
       ),
       weights: option(
@@ -769,12 +786,30 @@ describe("job options and Client calls on a real Faktory: a refused value is nev
     );
   });
 
+  test("an array with a hole is refused, not skipped", async () => {
+    const job = { jid: randomJid(), jobtype: "Opt", args: [] };
+    // deno-lint-ignore no-sparse-arrays
+    const holed = <T>(item: T) => [, item] as T[];
+    await check(() => client.pushBulk(holed(job)), false, /\bjob\b/, "pushBulk");
+    await check(
+      () => client.requeue("dead", { jids: holed("abcdefgh") }),
+      false,
+      /\bjid\b/,
+      "jids",
+    );
+    await check(() => client.pauseQueues(holed("a")), false, /\bqueue\b/, "pauseQueues");
+    await check(() => client.fetch(holed("a")), false, /\bqueues\b/, "fetch");
+    refuses(() => new Worker({ queues: holed("a") }), /^Invalid queues/);
+    refuses(() => new Worker({ labels: holed("a") }), /^Invalid labels/);
+    refuses(() => fake({ middleware: holed(async () => {}) }), /^Invalid middleware/);
+  });
+
   test("Client calls take each argument", async () => {
-    const queues = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(isQueue);
+    const queues = (v: unknown) => Array.isArray(v) && v.length > 0 && Array.from(v).every(isQueue);
     const sets = ["retries", "scheduled", "dead"];
     const future = (v: unknown) => isDate(v) && (v as Date).getTime() > Date.now();
     const filter = recordOf({
-      jids: (v) => Array.isArray(v) && v.every(isWord),
+      jids: (v) => Array.isArray(v) && Array.from(v).every(isWord),
       pattern: (v) => typeof v === "string" && v !== "",
       jobtype: isJobtype,
     });
