@@ -29,6 +29,7 @@ import {
 import { envSettings } from "../src/settings.ts";
 import { fake, TestProducer } from "../src/testing.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
+import { until } from "./harness/until.ts";
 
 // ---- values ---------------------------------------------------------------------
 
@@ -784,6 +785,28 @@ describe("job options and Client calls on a real Faktory: a refused value is nev
       /performBulk/,
       "argsList 5",
     );
+  });
+
+  test("a worker that fails to start rejects run(), is stopped, and closes its connections", async () => {
+    const connections = async () => (await client.info()).server.connections;
+    const before = await connections();
+    const runtime: Runtime = {
+      ...counted,
+      connect: (o) => counted.connect(o),
+      onSignal: () => {
+        throw new Error("no signals here");
+      },
+    };
+    const worker = new Worker({
+      url: server.url,
+      logger: silentLogger,
+      runtime,
+      handleSignals: true,
+    });
+    await assert.rejects(worker.run(), /no signals here/);
+    assert.equal(worker.status, "stopped");
+    await worker.stop(); // resolves at once
+    await until(async () => (await connections()) === before, 5_000, "connections closed");
   });
 
   test("an array with a hole is refused, not skipped", async () => {

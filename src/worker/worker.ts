@@ -163,18 +163,22 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     this.#status = "running";
     const s = this.#settings;
     let heartbeat: Client;
-    let pool: Pool | undefined;
+    let pool: Pool;
+    let unsubscribe: () => void;
+    const opened: (Client | Pool)[] = [];
     try {
       // The heartbeat connection says HELLO first, so the server sends
       // quiet/terminate to it; the others only carry the same wid.
-      heartbeat = await openClient(s.client, s.signal);
+      opened.push(heartbeat = await openClient(s.client, s.signal));
       // One reporting connection to start with: while the worker is not busy,
       // reports ride on the fetchers' connections, and the pool grows (up to
       // one per fetcher) only when they cannot.
-      pool = await Pool.connect(s.client, s.fetchers, 1, s.signal);
+      opened.push(pool = await Pool.connect(s.client, s.fetchers, 1, s.signal));
+      unsubscribe = s.handleSignals ? this.#listenToSignals() : () => {};
     } catch (e) {
+      // Nothing was fetched: the worker stops, and what was opened closes.
       this.#status = "stopped";
-      await pool?.close();
+      await Promise.all(opened.map((c) => c.close()));
       this.#exited();
       throw e;
     }
@@ -189,7 +193,6 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       reservationMargin: s.reservationMargin,
     });
     this.#executor = executor;
-    const unsubscribe = s.handleSignals ? this.#listenToSignals() : () => {};
     s.logger.info(
       `Worker ${s.wid} running ${s.concurrency} at once from ${s.queues.join(", ")}`,
     );
