@@ -32,20 +32,18 @@ import {
   buildPayload,
   BulkPushError,
   Client,
-  envSettings,
   jobCounts,
   type JobFilter,
   type JobOptions,
   type JobPayload,
-  maskUrl,
   mergeOptions,
-  parseUrl,
   queueSizes,
   type ServerInfo,
   silentLogger,
   ValidationError,
 } from "./mod.ts";
 import { validatePayload } from "./src/payload.ts";
+import { envSettings, maskUrl, parseUrl } from "./src/settings.ts";
 
 const PROGRAM = "faktory-ts";
 

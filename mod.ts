@@ -36,77 +36,17 @@
  * @module
  */
 
-export { Client, type ClientOptions, type WorkerState } from "./src/client.ts";
-export {
-  AuthenticationError,
-  BulkPushError,
-  type BulkPushOutcome,
-  ConnectionError,
-  EnterpriseRequiredError,
-  FaktoryError,
-  NotUniqueError,
-  ProtocolError,
-  ServerError,
-  ServerShuttingDownError,
-  TimeoutError,
-  ValidationError,
-} from "./src/errors.ts";
-export type { FailureDetails } from "./src/failure.ts";
-export { type JobCounts, jobCounts, queueSizes, type ServerInfo } from "./src/info.ts";
-export type { JobFilter, JobSet } from "./src/mutate.ts";
-export type { BatchOptions, BatchStatus, CallbackState } from "./src/ent/batch.ts";
-export type { JobTracking, TrackedState, TrackingUpdate } from "./src/ent/tracking.ts";
-export {
-  buildPayload,
-  DEFAULT_RESERVE_FOR,
-  defineJob,
-  Job,
-  type JobOptions,
-  type JobType,
-  mergeOptions,
-} from "./src/job.ts";
-export { type Logger, silentLogger } from "./src/logger.ts";
-export { type JobFailure, type JobPayload, randomJid } from "./src/payload.ts";
-export type {
-  ConnectOptions,
-  ProcessSignal,
-  Runtime,
-  Socket,
-  TlsOptions,
-} from "./src/runtime/types.ts";
-export {
-  DEFAULT_URL,
-  type EnvReader,
-  type EnvSettings,
-  envSettings,
-  maskUrl,
-  parseUrl,
-  type ServerAddress,
-} from "./src/settings.ts";
-export {
-  type JobPusher,
-  type PerformOptions,
-  Producer,
-  type ProducerOptions,
-  type PushMiddleware,
-} from "./src/producer.ts";
-export { loadRuntime } from "./src/runtime/detect.ts";
+export * from "./src/api.ts";
 export {
   type HandlerRegistry,
-  InvalidArgumentsError,
   type JobContext,
   type JobHandler,
   type JobMiddleware,
-  UnknownJobTypeError,
 } from "./src/handlers.ts";
-export {
-  JobTimeoutError,
-  Worker,
-  type WorkerEvents,
-  type WorkerOptions,
-  type WorkerStatus,
-  WorkerStoppedError,
-} from "./src/worker.ts";
+export { loadRuntime } from "./src/runtime/detect.ts";
+export { Worker } from "./src/worker/worker.ts";
+export type { WorkerEvents, WorkerStatus } from "./src/worker/events.ts";
+export type { WorkerOptions } from "./src/worker/options.ts";
 
 import { setDefaultRuntime } from "./src/runtime/default.ts";
 import { detected } from "./src/runtime/detect.ts";

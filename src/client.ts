@@ -5,100 +5,29 @@
  * @module
  */
 
-import { backoffDelay, sleep } from "./backoff.ts";
+import { beat, type BeatOptions, type WorkerState } from "./beat.ts";
 import { encodeBatches, sendBatches } from "./bulk.ts";
-import { Connection } from "./connection.ts";
-import { ConnectionError, ProtocolError, ValidationError } from "./errors.ts";
+import { type ClientConfig, type ClientOptions, resolveClientOptions } from "./client_options.ts";
+import * as ent from "./ent/commands.ts";
+import type { BatchOptions, BatchStatus } from "./ent/batch.ts";
+import type { JobTracking, TrackingUpdate } from "./ent/tracking.ts";
+import { ValidationError } from "./errors.ts";
 import { describeFailure } from "./failure.ts";
-import type { ServerInfo } from "./info.ts";
-import {
-  batchNewPayload,
-  type BatchOptions,
-  type BatchStatus,
-  parseBatchStatus,
-} from "./ent/batch.ts";
-import {
-  type JobTracking,
-  parseTracking,
-  type TrackingUpdate,
-  trackSetPayload,
-} from "./ent/tracking.ts";
-import {
-  type JobFilter,
-  type JobSet,
-  type MutateAction,
-  mutateCommand,
-  validateSet,
-} from "./mutate.ts";
-import type { Logger } from "./logger.ts";
-import { type JobPayload, MAX_JOB_BYTES, validatePayload } from "./payload.ts";
+import { parseInfo, type ServerInfo } from "./info.ts";
+import { type JobFilter, type JobSet, mutate } from "./mutate.ts";
+import { encodeJob, type JobPayload, preparePush } from "./payload.ts";
 import * as cmd from "./protocol/command.ts";
-import { envOf, runtimeOf } from "./runtime/default.ts";
-import type { Runtime, TlsOptions } from "./runtime/types.ts";
-import { envSettings, namespaced, parseUrl } from "./settings.ts";
-
-/**
- * How to reach the server and how long to wait for it.
- *
- * @example
- * ```ts
- * import type { ClientOptions } from "@faktory-ts/faktory";
- * const options: ClientOptions = {
- *   url: "tcp+tls://:secret@faktory.internal:7419",
- *   tls: { caCerts: ["-----BEGIN CERTIFICATE-----\n..."] },
- *   commandTimeout: 5_000,
- * };
- * ```
- */
-export interface ClientOptions {
-  /**
-   * `tcp(+tls)://(:password@)host:port(/namespace)`. Defaults to the URL in
-   * the environment variable named by `FAKTORY_PROVIDER` (default
-   * `FAKTORY_URL`), else `tcp://localhost:7419`.
-   */
-  readonly url?: string | undefined;
-  /** Overrides the URL's host. */
-  readonly hostname?: string | undefined;
-  /** Overrides the URL's port. */
-  readonly port?: number | undefined;
-  /** Overrides the URL's password. */
-  readonly password?: string | undefined;
-  /** Overrides the URL's namespace (a prefix for every queue name). */
-  readonly namespace?: string | undefined;
-  /** `true` or TLS settings (extra CA certificates) turn TLS on; `false` off. Defaults to the URL's scheme. */
-  readonly tls?: boolean | TlsOptions | undefined;
-  /** Labels shown in the web UI. */
-  readonly labels?: readonly string[] | undefined;
-  /** Worker id: set only for a worker's connections, it registers a heartbeat entry. */
-  readonly wid?: string | undefined;
-  /** Limit on connecting plus handshake, in ms (default 10 000). */
-  readonly connectTimeout?: number | undefined;
-  /** Limit on each command's reply, in ms (default 10 000); FETCH gets 2 s more for its wait. */
-  readonly commandTimeout?: number | undefined;
-  /** Socket adapter; by default the entry point's (detected, or Cloudflare's in `./cloudflare`). */
-  readonly runtime?: Runtime | undefined;
-  /** Where to log (default `console`). */
-  readonly logger?: Logger | undefined;
-  /** Aborts the initial connect. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** The server's answer to BEAT: what the worker should do now. */
-export type WorkerState = "quiet" | "terminate";
-
-/** The server's default number of retries. */
-const DEFAULT_RETRY = 25;
+import { parseJsonReply as parseJson } from "./protocol/reply.ts";
+import * as queue from "./queues.ts";
+import { Reconnecting } from "./reconnect.ts";
+import { checkOptions, checkValue, QUEUES, SEND_ARGUMENTS } from "./rules.ts";
+import { namespaced } from "./settings.ts";
 
 /** The server's fetch wait (~2 s) on top of the normal command timeout. */
 const FETCH_BLOCK_MS = 2_000;
 
-/**
- * Reconnect backoff: the n-th failed connect in a row makes the next attempt
- * wait a random time up to `BASE * 2^n`, at most `MAX`, so a restarted server
- * is back in use within seconds but is not flooded while it is down.
- */
-const RECONNECT_BASE_MS = 100;
-const RECONNECT_MAX_MS = 5_000;
+/** Opens a client on options resolved already (by a producer, pool or worker). */
+export let openClient: (config: ClientConfig, signal?: AbortSignal) => Promise<Client>;
 
 /**
  * A connection to Faktory with a method per command. Concurrent calls are
@@ -116,19 +45,22 @@ const RECONNECT_MAX_MS = 5_000;
  * ```
  */
 export class Client implements AsyncDisposable {
-  readonly #options: ResolvedOptions;
-  #connection: Connection | undefined;
+  readonly #options: ClientConfig;
+  /** The connection, and reconnecting when it is lost: reconnect.ts. */
+  readonly #link: Reconnecting;
   #fetchCommand: { readonly queues: readonly string[]; readonly bytes: Uint8Array } | undefined;
-  #opening: Promise<Connection> | undefined;
-  /** Aborts the connect under way, or its backoff wait, when the client closes. */
-  #attempt: AbortController | undefined;
-  /** Failed connects in a row, and when the next attempt may start. */
-  #failures = 0;
-  #retryAt = 0;
-  #closed = false;
 
-  private constructor(options: ResolvedOptions) {
+  private constructor(options: ClientConfig) {
     this.#options = options;
+    this.#link = new Reconnecting(options);
+  }
+
+  static {
+    openClient = async (config, signal) => {
+      const client = new Client(config);
+      await client.#link.connect(signal);
+      return client;
+    };
   }
 
   /**
@@ -136,11 +68,8 @@ export class Client implements AsyncDisposable {
    * `AuthenticationError` or `ValidationError` (a bad URL) saying what to check.
    */
   static async connect(options: ClientOptions | string = {}): Promise<Client> {
-    const client = new Client(
-      resolveOptions(typeof options === "string" ? { url: options } : options),
-    );
-    await client.#connect(typeof options === "string" ? undefined : options.signal);
-    return client;
+    const o = typeof options === "string" ? { url: options } : options;
+    return await openClient(resolveClientOptions(o), o.signal);
   }
 
   /** The namespace prefixed to queue names, if any. */
@@ -163,17 +92,15 @@ export class Client implements AsyncDisposable {
    * ```
    */
   async push(job: JobPayload): Promise<string> {
-    await this.#send(encodeJob("PUSH", this.#prepare(job)), "PUSH");
+    await this.#send(encodeJob("PUSH", preparePush(job, this.#options.namespace)), "PUSH");
     return job.jid;
   }
 
   /**
-   * Pushes many jobs and resolves with the ones the server refused, as
-   * `{ jid: reason }` (empty when all were accepted). They go in PUSHB
-   * commands of up to 1000 jobs and 16 MiB each, all built before the first
-   * is sent: a bad job is a `ValidationError` and nothing is pushed. A
-   * connection that fails part way rejects with {@linkcode BulkPushError},
-   * which says which jobs were pushed and which were not.
+   * Pushes many jobs, in PUSHB commands of up to 1000 jobs, every one built
+   * and checked before the first is sent. Resolves with the jobs the server
+   * refused, as `{ jid: reason }` (empty when all were accepted); a failure
+   * part way throws `BulkPushError` saying which jobs were pushed.
    *
    * @example
    * ```ts ignore
@@ -183,7 +110,7 @@ export class Client implements AsyncDisposable {
    */
   async pushBulk(jobs: readonly JobPayload[]): Promise<Record<string, string>> {
     if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
-    const batches = encodeBatches(jobs, (job) => this.#prepare(job));
+    const batches = encodeBatches(jobs, (job) => preparePush(job, this.#options.namespace));
     return await sendBatches(batches, (command) => this.#send(command, "PUSHB"));
   }
 
@@ -199,10 +126,12 @@ export class Client implements AsyncDisposable {
   fetch(queues: readonly string[]): Promise<JobPayload | null> {
     const ns = this.#options.namespace;
     // A worker fetches from the same queues (the same array) every time: encode once.
-    let command = this.#fetchCommand?.queues === queues ? this.#fetchCommand.bytes : undefined;
+    const cached = this.#fetchCommand;
+    let command = cached !== undefined && cached.queues === queues ? cached.bytes : undefined;
     if (command === undefined) {
       try {
-        command = cmd.fetch(queues.map((q) => namespaced(ns, cmd.validateQueue(q))));
+        checkValue(QUEUES, queues, "queues");
+        command = cmd.fetch(queues.map((q) => namespaced(ns, q)));
       } catch (e) {
         return Promise.reject(e);
       }
@@ -263,19 +192,8 @@ export class Client implements AsyncDisposable {
    * if (state === "terminate") await worker.stop();
    * ```
    */
-  async beat(options: { state?: WorkerState; rssKb?: number } = {}): Promise<WorkerState | null> {
-    const wid = this.#options.hello.wid;
-    if (wid === undefined) {
-      throw new ValidationError("beat needs a worker id: connect with the wid option");
-    }
-    const payload: Record<string, unknown> = { wid };
-    if (options.state !== undefined) payload.current_state = options.state;
-    if (options.rssKb !== undefined) payload.rss_kb = Math.round(options.rssKb);
-    const reply = await this.#send(cmd.withJson("BEAT", payload), "BEAT");
-    if (reply === "OK" || reply === null) return null;
-    const state = (parseJson(reply, "BEAT") as { state?: unknown } | null)?.state;
-    if (state === "quiet" || state === "terminate") return state;
-    throw new ProtocolError(`Unexpected BEAT reply ${JSON.stringify(reply.slice(0, 80))}`);
+  beat(options: BeatOptions = {}): Promise<WorkerState | null> {
+    return beat(this, options);
   }
 
   /**
@@ -288,11 +206,7 @@ export class Client implements AsyncDisposable {
    * ```
    */
   async info(): Promise<ServerInfo> {
-    const info = parseJson(await this.#send(cmd.words("INFO", []), "INFO"), "INFO");
-    if (info === null || typeof info !== "object") {
-      throw new ProtocolError("INFO reply is not an object");
-    }
-    return info as ServerInfo;
+    return parseInfo(parseJson(await this.#send(cmd.words("INFO", []), "INFO"), "INFO"));
   }
 
   /**
@@ -312,6 +226,7 @@ export class Client implements AsyncDisposable {
    * this class has no method for; prefer the methods.
    */
   async send(command: Uint8Array, verb: string, timeout?: number): Promise<string | null> {
+    checkOptions(SEND_ARGUMENTS, { command, verb, timeout }, "arguments");
     return await this.#send(command, verb, timeout);
   }
 
@@ -325,10 +240,7 @@ export class Client implements AsyncDisposable {
    * ```
    */
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#attempt?.abort(new ConnectionError("The client is closed"));
-    await this.#opening?.catch(() => {});
-    await this.#connection?.close();
+    await this.#link.close();
   }
 
   /** Same as {@linkcode Client.close}, for `await using`. */
@@ -336,114 +248,25 @@ export class Client implements AsyncDisposable {
     await this.close();
   }
 
-  #prepare(job: JobPayload): JobPayload {
-    validatePayload(job);
-    const ns = this.#options.namespace;
-    // Always send retry: Faktory 1.9.4's PUSH decodes a job's retry through a
-    // pointer to its global default, so one push with an explicit retry
-    // (say -1) silently becomes the default for every later job without one.
-    if (ns === undefined && job.retry !== undefined) return job;
-    return {
-      ...job,
-      retry: job.retry ?? DEFAULT_RETRY,
-      ...(ns === undefined ? {} : { queue: namespaced(ns, job.queue ?? "default") }),
-    };
-  }
-
   #send(command: Uint8Array, verb: string, timeout = this.#options.commandTimeout) {
-    const connection = this.#connection;
-    if (connection?.isOpen) return connection.send(command, verb, timeout);
-    return this.#connect(undefined).then((c) => c.send(command, verb, timeout));
-  }
-
-  /**
-   * The open connection, or a new one when there is none or it was lost.
-   * Concurrent callers share one attempt.
-   */
-  #connect(signal: AbortSignal | undefined): Promise<Connection> {
-    if (this.#closed) return Promise.reject(new ConnectionError("The client is closed"));
-    if (this.#connection?.isOpen) return Promise.resolve(this.#connection);
-    this.#opening ??= this.#open(signal).finally(() => (this.#opening = undefined));
-    return this.#opening;
-  }
-
-  /**
-   * Connects and says HELLO (again, after a loss: the server then knows this
-   * client and its wid anew). After failed attempts it first waits out an
-   * exponential, jittered, capped backoff, so a server that is down is not
-   * hammered by every command. A connection lost before its first reply
-   * counts as a failed attempt too: a server or proxy that accepts and drops
-   * at once is backed off as well.
-   */
-  async #open(signal: AbortSignal | undefined): Promise<Connection> {
-    const o = this.#options;
-    const last = this.#connection;
-    this.#connection = undefined;
-    if (last?.answered) this.#failures = 0;
-    else if (last !== undefined) this.#backOff();
-    const attempt = new AbortController();
-    this.#attempt = attempt;
-    const abort = signal ? AbortSignal.any([signal, attempt.signal]) : attempt.signal;
-    try {
-      const wait = this.#retryAt - Date.now();
-      if (wait > 0) {
-        o.logger.debug(
-          `Reconnecting to Faktory at ${o.hostname}:${o.port} in ${Math.round(wait)} ms`,
-        );
-        await sleep(wait, abort);
-        if (abort.aborted) {
-          throw new ConnectionError(
-            this.#closed ? "The client is closed" : "Connecting to Faktory was aborted",
-            { cause: abort.reason },
-          );
-        }
-      }
-      const runtime = await runtimeOf(o.runtime);
-      const connection = await Connection.open({
-        runtime,
-        hostname: o.hostname,
-        port: o.port,
-        tls: o.tls,
-        password: o.password,
-        hello: { ...o.hello, hostname: runtime.hostname(), pid: runtime.pid() },
-        connectTimeout: o.connectTimeout,
-        logger: o.logger,
-        signal: abort,
-      }).catch((e) => {
-        this.#backOff();
-        throw e;
-      });
-      this.#connection = connection;
-      if (this.#closed) void connection.close();
-      return connection;
-    } finally {
-      if (this.#attempt === attempt) this.#attempt = undefined;
-    }
-  }
-
-  #backOff(): void {
-    const delay = backoffDelay(this.#failures++, RECONNECT_BASE_MS, RECONNECT_MAX_MS);
-    this.#retryAt = Date.now() + delay;
+    return this.#link.send(command, verb, timeout);
   }
 
   // ---- MUTATE: the retry, scheduled and dead sets ---------------------------
   // The sets are shared by every namespace: a namespace does not narrow them.
 
   /**
-   * Moves the jobs of a set that match `filter` back to their queues, to run
-   * now. `{ pattern: "*" }` matches every job. Refused with
-   * `ValidationError` before anything is sent: an empty filter, or jids
-   * mixed with `pattern`/`jobtype` (the server would ignore those).
+   * Moves the jobs of a set that match `filter` (see {@linkcode JobFilter};
+   * `{ pattern: "*" }` matches every job) back to their queues, to run now.
    *
    * @example
    * ```ts ignore
    * await client.requeue("dead", { jobtype: "SendEmail" });
    * await client.requeue("retries", { jids: [jid] });
-   * await client.requeue("dead", { pattern: "*hello world*" }); // a Redis glob on the job's JSON
    * ```
    */
-  async requeue(set: JobSet, filter: JobFilter): Promise<void> {
-    await this.#mutate("requeue", set, filter);
+  requeue(set: JobSet, filter: JobFilter): Promise<void> {
+    return mutate(this, "requeue", set, filter);
   }
 
   /**
@@ -455,8 +278,8 @@ export class Client implements AsyncDisposable {
    * await client.discard("retries", { jobtype: "QuickbooksSync" });
    * ```
    */
-  async discard(set: JobSet, filter: JobFilter): Promise<void> {
-    await this.#mutate("discard", set, filter);
+  discard(set: JobSet, filter: JobFilter): Promise<void> {
+    return mutate(this, "discard", set, filter);
   }
 
   /**
@@ -468,8 +291,8 @@ export class Client implements AsyncDisposable {
    * await client.kill("retries", { pattern: '*"user-42"*', jobtype: "SyncUser" });
    * ```
    */
-  async kill(set: "retries" | "scheduled", filter: JobFilter): Promise<void> {
-    await this.#mutate("kill", set, filter);
+  kill(set: "retries" | "scheduled", filter: JobFilter): Promise<void> {
+    return mutate(this, "kill", set, filter);
   }
 
   /**
@@ -480,50 +303,48 @@ export class Client implements AsyncDisposable {
    * await client.clear("dead");
    * ```
    */
-  async clear(set: JobSet): Promise<void> {
-    await this.#mutate("clear", set);
+  clear(set: JobSet): Promise<void> {
+    return mutate(this, "clear", set);
   }
 
   // ---- QUEUE -----------------------------------------------------------------
+  // "*" means every queue of this client's namespace (without one, every queue).
 
   /**
-   * Pauses queues: FETCH skips them and their jobs wait until they are
-   * resumed. `"*"` pauses every queue (of this client's namespace, if it has
-   * one). The server ignores a queue it has never seen a job for.
+   * Pauses queues (or `"*"`): FETCH skips them and their jobs wait until they
+   * are resumed. The server ignores a queue it has never seen a job for.
    *
    * @example
    * ```ts ignore
    * await client.pauseQueues(["mail", "reports"]);
    * ```
    */
-  async pauseQueues(queues: readonly string[] | "*"): Promise<void> {
-    await this.#queues("PAUSE", queues, "pauseQueues");
+  pauseQueues(queues: readonly string[] | "*"): Promise<void> {
+    return queue.command(this, "PAUSE", queues, "pauseQueues");
   }
 
   /**
-   * Resumes paused queues. `"*"` resumes every queue (of this client's
-   * namespace, if it has one).
+   * Resumes paused queues (or `"*"`).
    *
    * @example
    * ```ts ignore
    * await client.resumeQueues(["mail", "reports"]);
    * ```
    */
-  async resumeQueues(queues: readonly string[] | "*"): Promise<void> {
-    await this.#queues("RESUME", queues, "resumeQueues");
+  resumeQueues(queues: readonly string[] | "*"): Promise<void> {
+    return queue.command(this, "RESUME", queues, "resumeQueues");
   }
 
   /**
-   * Deletes queues and every job waiting in them. `"*"` deletes every queue
-   * (of this client's namespace, if it has one).
+   * Deletes queues (or `"*"`) and every job waiting in them.
    *
    * @example
    * ```ts ignore
    * await client.removeQueues(["obsolete"]);
    * ```
    */
-  async removeQueues(queues: readonly string[] | "*"): Promise<void> {
-    await this.#queues("REMOVE", queues, "removeQueues");
+  removeQueues(queues: readonly string[] | "*"): Promise<void> {
+    return queue.command(this, "REMOVE", queues, "removeQueues");
   }
 
   /**
@@ -536,76 +357,50 @@ export class Client implements AsyncDisposable {
    * if (latency.critical! > 30) console.warn("critical is backing up");
    * ```
    */
-  async queueLatency(queues: readonly string[]): Promise<Record<string, number>> {
-    const names = this.#queueNames(queues, "queueLatency");
-    const reply = await this.#send(cmd.words("QUEUE", ["LATENCY", ...names]), "QUEUE LATENCY");
-    const latency = parseJson(reply, "QUEUE LATENCY");
-    if (latency === null || typeof latency !== "object" || Array.isArray(latency)) {
-      throw new ProtocolError("QUEUE LATENCY reply is not an object");
-    }
-    const ns = this.#options.namespace ?? "";
-    const out: Record<string, number> = {};
-    for (const [name, seconds] of Object.entries(latency)) {
-      out[name.startsWith(ns) ? name.slice(ns.length) : name] = Number(seconds);
-    }
-    return out;
+  queueLatency(queues: readonly string[]): Promise<Record<string, number>> {
+    return queue.latency(this, queues);
   }
 
   // ---- Faktory Enterprise: batches -------------------------------------------
 
   /**
-   * Creates a batch (Faktory Enterprise) and resolves with its id. Push its
-   * jobs with the `batchId` job option (or `custom.bid`), then
-   * {@linkcode Client.commitBatch}: the callbacks fire only after the commit.
-   * Callback jobs are checked and namespaced like pushed jobs. On the
-   * open-source server, rejects with `EnterpriseRequiredError`.
+   * Creates a batch (Faktory Enterprise) and resolves with its id: see
+   * {@linkcode BatchOptions} for how batches work. On the open-source
+   * server, rejects with `EnterpriseRequiredError`.
    *
    * @example
    * ```ts ignore
-   * const bid = await client.newBatch({
-   *   description: "Import 42",
-   *   success: buildPayload({ jobtype: "ImportDone" }, [42]),
-   * });
+   * const bid = await client.newBatch({ success: buildPayload({ jobtype: "ImportDone" }, [42]) });
    * await producer.perform({ jobtype: "ImportRow", batchId: bid }, [42, 1]);
    * await client.commitBatch(bid);
    * ```
    */
-  async newBatch(options: BatchOptions): Promise<string> {
-    const payload = batchNewPayload(options, (job) => this.#prepare(job));
-    const bid = await this.#send(encodeJob("BATCH NEW", payload), "BATCH NEW");
-    if (bid === null || bid === "" || bid === "OK") {
-      throw new ProtocolError(`BATCH NEW reply ${JSON.stringify(bid)} is not a batch id`);
-    }
-    return bid;
+  newBatch(options: BatchOptions): Promise<string> {
+    return ent.newBatch(this, options);
   }
 
   /**
-   * Reopens a committed batch (Faktory Enterprise) to add jobs to it, e.g.
-   * from one of its own jobs; commit it again afterwards.
+   * Reopens a committed batch (Faktory Enterprise) to add jobs; commit it again afterwards.
    *
    * @example
    * ```ts ignore
    * await client.openBatch(job.batchId!);
-   * await producer.perform({ jobtype: "ImportRow", batchId: job.batchId }, [42, 2]);
-   * await client.commitBatch(job.batchId!);
    * ```
    */
-  async openBatch(bid: string): Promise<void> {
-    await this.#send(cmd.words("BATCH", ["OPEN", cmd.validateWord(bid, "batch id")]), "BATCH OPEN");
+  openBatch(bid: string): Promise<void> {
+    return ent.openBatch(this, bid);
   }
 
   /**
-   * Commits a batch (Faktory Enterprise): all its jobs are pushed, so its
-   * callbacks may fire once they have run.
+   * Commits a batch (Faktory Enterprise): its callbacks may fire once its jobs have run.
    *
    * @example
    * ```ts ignore
    * await client.commitBatch(bid);
    * ```
    */
-  async commitBatch(bid: string): Promise<void> {
-    const command = cmd.words("BATCH", ["COMMIT", cmd.validateWord(bid, "batch id")]);
-    await this.#send(command, "BATCH COMMIT");
+  commitBatch(bid: string): Promise<void> {
+    return ent.commitBatch(this, bid);
   }
 
   /**
@@ -616,12 +411,8 @@ export class Client implements AsyncDisposable {
    * const { total, pending, failed } = await client.batchStatus(bid);
    * ```
    */
-  async batchStatus(bid: string): Promise<BatchStatus> {
-    const command = cmd.words("BATCH", ["STATUS", cmd.validateWord(bid, "batch id")]);
-    return parseBatchStatus(
-      parseJson(await this.#send(command, "BATCH STATUS"), "BATCH STATUS"),
-      bid,
-    );
+  batchStatus(bid: string): Promise<BatchStatus> {
+    return ent.batchStatus(this, bid);
   }
 
   // ---- Faktory Enterprise: tracking ------------------------------------------
@@ -635,9 +426,8 @@ export class Client implements AsyncDisposable {
    * const { state, percent } = await client.getTracking(jid);
    * ```
    */
-  async getTracking(jid: string): Promise<JobTracking> {
-    const command = cmd.words("TRACK", ["GET", cmd.validateWord(jid, "jid")]);
-    return parseTracking(parseJson(await this.#send(command, "TRACK GET"), "TRACK GET"), jid);
+  getTracking(jid: string): Promise<JobTracking> {
+    return ent.getTracking(this, jid);
   }
 
   /**
@@ -649,119 +439,9 @@ export class Client implements AsyncDisposable {
    * await client.setTracking({ jid: job.jid, percent: 50, description: "Halfway" });
    * ```
    */
-  async setTracking(update: TrackingUpdate): Promise<void> {
-    await this.#send(cmd.withJson("TRACK SET", trackSetPayload(update)), "TRACK SET");
+  setTracking(update: TrackingUpdate): Promise<void> {
+    return ent.setTracking(this, update);
   }
-
-  async #mutate(action: MutateAction, set: JobSet, filter?: JobFilter): Promise<void> {
-    const target = validateSet(set, action === "kill" ? ["retries", "scheduled"] : undefined);
-    const command = mutateCommand(action, target, filter);
-    if (command !== null) await this.#send(command, "MUTATE");
-  }
-
-  /** Validated, namespaced queue names; at least one (QUEUE without one crashes the server). */
-  #queueNames(queues: readonly string[], method: string): string[] {
-    if (!Array.isArray(queues) || queues.length === 0) {
-      throw new ValidationError(
-        `${method} needs at least one queue: pass an array of queue names${
-          method === "queueLatency" ? "" : ' or "*" for all'
-        }`,
-      );
-    }
-    return queues.map((q) => namespaced(this.#options.namespace, cmd.validateQueue(q)));
-  }
-
-  async #queues(sub: string, queues: readonly string[] | "*", method: string): Promise<void> {
-    let names: string[];
-    const ns = this.#options.namespace;
-    if (queues !== "*") names = this.#queueNames(queues, method);
-    else if (ns === undefined) names = ["*"];
-    else {
-      // The server's "*" means every namespace: list this namespace's queues instead.
-      names = Object.keys((await this.info()).faktory.queues).filter((q) => q.startsWith(ns));
-      if (names.length === 0) return;
-    }
-    await this.#send(cmd.words("QUEUE", [sub, ...names]), `QUEUE ${sub}`);
-  }
-}
-
-function encodeJob(verb: string, payload: unknown): Uint8Array {
-  const bytes = cmd.withJson(verb, payload);
-  if (bytes.length > MAX_JOB_BYTES) {
-    throw new ValidationError(
-      `${verb} payload is ${bytes.length} bytes, over the ${MAX_JOB_BYTES}-byte limit: pass a reference (an id, a URL) instead of the data`,
-    );
-  }
-  return bytes;
 }
 
 function nothing(): void {}
-
-function parseJson(reply: string | null, verb: string): unknown {
-  if (reply === null) return null;
-  try {
-    return JSON.parse(reply);
-  } catch (cause) {
-    throw new ProtocolError(`${verb} reply is not valid JSON`, { cause });
-  }
-}
-
-interface ResolvedOptions {
-  readonly runtime: Runtime | undefined;
-  readonly hostname: string;
-  readonly port: number;
-  readonly tls: TlsOptions | undefined;
-  readonly password: string | undefined;
-  readonly namespace: string | undefined;
-  readonly hello: {
-    labels: readonly string[];
-    wid?: string | undefined;
-  };
-  readonly connectTimeout: number;
-  readonly commandTimeout: number;
-  readonly logger: Logger;
-}
-
-/** Fills in defaults and checks every option before anything connects. */
-export function resolveOptions(options: ClientOptions): ResolvedOptions {
-  const url = options.url ?? envSettings(envOf(options.runtime)).url;
-  const address = parseUrl(url);
-  const port = options.port ?? address.port;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ValidationError(`Invalid port ${port}: use 1-65535`);
-  }
-  const namespace = options.namespace ?? address.namespace;
-  if (namespace !== undefined) cmd.validateQueue(namespace, "namespace");
-  const tls = options.tls === undefined
-    ? (address.tls ? {} : undefined)
-    : options.tls === false
-    ? undefined
-    : options.tls === true
-    ? {}
-    : options.tls;
-  const labels = options.labels ?? [];
-  for (const label of labels) {
-    if (typeof label !== "string") throw new ValidationError("Labels must be strings");
-  }
-  if (options.wid !== undefined) cmd.validateWord(options.wid, "worker id");
-  return {
-    runtime: options.runtime,
-    hostname: options.hostname ?? address.hostname,
-    port,
-    tls,
-    password: options.password ?? address.password,
-    namespace,
-    hello: { labels, wid: options.wid },
-    connectTimeout: positive(options.connectTimeout, 10_000, "connectTimeout"),
-    commandTimeout: positive(options.commandTimeout, 10_000, "commandTimeout"),
-    logger: options.logger ?? console,
-  };
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new ValidationError(`Invalid ${name} ${value}: use a positive number of milliseconds`);
-  }
-  return value;
-}

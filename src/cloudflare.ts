@@ -33,60 +33,7 @@
 import { setDefaultRuntime } from "./runtime/default.ts";
 import { cloudflareRuntime } from "./runtime/cloudflare.ts";
 
-export { Client, type ClientOptions, type WorkerState } from "./client.ts";
-export {
-  AuthenticationError,
-  BulkPushError,
-  type BulkPushOutcome,
-  ConnectionError,
-  EnterpriseRequiredError,
-  FaktoryError,
-  NotUniqueError,
-  ProtocolError,
-  ServerError,
-  ServerShuttingDownError,
-  TimeoutError,
-  ValidationError,
-} from "./errors.ts";
-export type { FailureDetails } from "./failure.ts";
-export { type JobCounts, jobCounts, queueSizes, type ServerInfo } from "./info.ts";
-export type { JobFilter, JobSet } from "./mutate.ts";
-export type { BatchOptions, BatchStatus, CallbackState } from "./ent/batch.ts";
-export type { JobTracking, TrackedState, TrackingUpdate } from "./ent/tracking.ts";
-export {
-  buildPayload,
-  DEFAULT_RESERVE_FOR,
-  defineJob,
-  Job,
-  type JobOptions,
-  type JobType,
-  mergeOptions,
-} from "./job.ts";
-export { type Logger, silentLogger } from "./logger.ts";
-export { type JobFailure, type JobPayload, randomJid } from "./payload.ts";
-export type {
-  ConnectOptions,
-  ProcessSignal,
-  Runtime,
-  Socket,
-  TlsOptions,
-} from "./runtime/types.ts";
-export {
-  DEFAULT_URL,
-  type EnvReader,
-  type EnvSettings,
-  envSettings,
-  maskUrl,
-  parseUrl,
-  type ServerAddress,
-} from "./settings.ts";
-export {
-  type JobPusher,
-  type PerformOptions,
-  Producer,
-  type ProducerOptions,
-  type PushMiddleware,
-} from "./producer.ts";
+export * from "./api.ts";
 export { cloudflareRuntime };
 
 // Connections use cloudflare:sockets unless the runtime option says otherwise.

@@ -228,6 +228,95 @@ export class BulkPushError extends FaktoryError implements BulkPushOutcome {
 export class ServerShuttingDownError extends ConnectionError {}
 
 /**
+ * No handler is registered for the job's jobtype; the job was failed.
+ *
+ * @example
+ * ```ts
+ * import { UnknownJobTypeError } from "@faktory-ts/faktory";
+ * console.log(new UnknownJobTypeError("No handler for Foo").name); // UnknownJobTypeError
+ * ```
+ */
+export class UnknownJobTypeError extends FaktoryError {}
+
+/**
+ * The job type's `parse` refused the job's arguments; the job was failed.
+ *
+ * @example
+ * ```ts
+ * import { InvalidArgumentsError } from "@faktory-ts/faktory";
+ * console.log(new InvalidArgumentsError("bad args").name); // InvalidArgumentsError
+ * ```
+ */
+export class InvalidArgumentsError extends FaktoryError {}
+
+/**
+ * The job ran past its reservation (less the margin) and was failed so the
+ * server retries it; or the worker stopped before it finished.
+ *
+ * @example
+ * ```ts
+ * import { JobTimeoutError } from "@faktory-ts/faktory";
+ * console.log(new JobTimeoutError("too slow").name); // JobTimeoutError
+ * ```
+ */
+export class JobTimeoutError extends FaktoryError {}
+
+/**
+ * The worker stopped while the job was running; the job was failed so the
+ * server retries it.
+ *
+ * @example
+ * ```ts
+ * import { WorkerStoppedError } from "@faktory-ts/faktory";
+ * console.log(new WorkerStoppedError("stopping").name); // WorkerStoppedError
+ * ```
+ */
+export class WorkerStoppedError extends FaktoryError {}
+
+/**
+ * A value as error messages show it: strings quoted (and cut at 80
+ * characters), numbers as they are, objects by their JSON or their kind.
+ * Never throws, whatever the value.
+ */
+export function show(value: unknown): string {
+  const cut = (text: string) => text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  try {
+    switch (typeof value) {
+      case "string":
+        return JSON.stringify(cut(value));
+      case "bigint":
+        return `${value}n`;
+      case "function":
+        return "a function";
+      case "symbol":
+        return value.toString();
+      case "object":
+        break;
+      default:
+        return String(value);
+    }
+    if (value === null) return "null";
+    if (value instanceof Date) {
+      return Number.isNaN(value.getTime()) ? "Invalid Date" : JSON.stringify(value.toISOString());
+    }
+    const proto = Object.getPrototypeOf(value);
+    if (Array.isArray(value) || proto === Object.prototype || proto === null) {
+      try {
+        return cut(JSON.stringify(value));
+      } catch {
+        return Array.isArray(value) ? "an array" : "an object";
+      }
+    }
+    const name = (proto?.constructor as { name?: unknown } | undefined)?.name;
+    return typeof name === "string" && name !== ""
+      ? `${/^[AEIO]/.test(name) ? "an" : "a"} ${name}`
+      : "an object";
+  } catch {
+    return "a value that cannot be shown";
+  }
+}
+
+/**
  * Builds the typed error for an error reply: `NOTUNIQUE` and Enterprise-only
  * refusals get their own classes.
  */

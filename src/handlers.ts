@@ -6,7 +6,8 @@
  * @module
  */
 
-import { FaktoryError, ValidationError } from "./errors.ts";
+import { InvalidArgumentsError, UnknownJobTypeError, ValidationError } from "./errors.ts";
+import { checkValue, JOB_OPTIONS, JOBTYPE } from "./rules.ts";
 import type { Job, JobType } from "./job.ts";
 import type { Logger } from "./logger.ts";
 
@@ -98,28 +99,6 @@ export interface HandlerRegistry {
   use(middleware: JobMiddleware): this;
 }
 
-/**
- * No handler is registered for the job's jobtype; the job was failed.
- *
- * @example
- * ```ts
- * import { UnknownJobTypeError } from "@faktory-ts/faktory";
- * console.log(new UnknownJobTypeError("No handler for Foo").name); // UnknownJobTypeError
- * ```
- */
-export class UnknownJobTypeError extends FaktoryError {}
-
-/**
- * The job type's `parse` refused the job's arguments; the job was failed.
- *
- * @example
- * ```ts
- * import { InvalidArgumentsError } from "@faktory-ts/faktory";
- * console.log(new InvalidArgumentsError("bad args").name); // InvalidArgumentsError
- * ```
- */
-export class InvalidArgumentsError extends FaktoryError {}
-
 interface Registered {
   readonly handler: JobHandler;
   readonly parse: ((args: unknown[]) => readonly unknown[]) | undefined;
@@ -140,21 +119,21 @@ export class Handlers {
     type: JobType<Args> | string,
     handler: JobHandler<Args>,
   ): void {
-    const jobtype = typeof type === "string" ? type : type?.jobtype;
-    if (typeof jobtype !== "string" || jobtype.trim() === "") {
-      throw new ValidationError(
-        `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
-      );
-    }
+    const jobtype = typeof type === "string" ? type : (type as JobType | null)?.jobtype;
+    checkValue(JOBTYPE, jobtype, "jobtype");
     if (typeof handler !== "function") {
       throw new ValidationError(`The handler for ${jobtype} is not a function`);
     }
     const parse = typeof type === "string" ? undefined : type.parse;
-    this.#handlers.set(jobtype, { handler: handler as unknown as JobHandler, parse });
+    if (parse !== undefined) checkValue(JOB_OPTIONS.parse!, parse, "parse");
+    this.#handlers.set(jobtype!, { handler: handler as unknown as JobHandler, parse });
   }
 
   /** Adds middleware inside what was added before. */
   use(middleware: JobMiddleware): void {
+    if (typeof middleware !== "function") {
+      throw new ValidationError("Middleware must be a function");
+    }
     this.#middleware.push(middleware);
   }
 

@@ -4,6 +4,9 @@
  * @module
  */
 
+import { ProtocolError, show, ValidationError } from "./errors.ts";
+import { validateQueue } from "./protocol/command.ts";
+
 /**
  * What the server reports about itself (`INFO`).
  *
@@ -74,6 +77,7 @@ export interface ServerInfo {
  * ```
  */
 export function queueSizes(info: ServerInfo, namespace?: string): Record<string, number> {
+  checkInfo(info, namespace);
   const sizes: Record<string, number> = {};
   for (const [queue, size] of Object.entries(info.faktory.queues)) {
     if (namespace === undefined) sizes[queue] = size;
@@ -119,6 +123,7 @@ export interface JobCounts {
  * ```
  */
 export function jobCounts(info: ServerInfo, namespace?: string): JobCounts {
+  checkInfo(info, namespace);
   const { sets } = info.faktory;
   const enqueued = namespace === undefined
     ? info.faktory.total_enqueued
@@ -132,4 +137,24 @@ export function jobCounts(info: ServerInfo, namespace?: string): JobCounts {
     processed: info.faktory.total_processed,
     failed: info.faktory.total_failures,
   };
+}
+
+/** An INFO reply's JSON, which must at least be an object. */
+export function parseInfo(info: unknown): ServerInfo {
+  if (info === null || typeof info !== "object") {
+    throw new ProtocolError("INFO reply is not an object");
+  }
+  return info as ServerInfo;
+}
+
+/** The arguments of {@linkcode queueSizes} and {@linkcode jobCounts}, checked. */
+function checkInfo(info: ServerInfo, namespace: string | undefined): void {
+  const figures = (info as Partial<ServerInfo> | null)?.faktory;
+  if (
+    typeof figures !== "object" || figures === null || typeof figures.queues !== "object" ||
+    figures.queues === null || typeof figures.sets !== "object" || figures.sets === null
+  ) {
+    throw new ValidationError(`Invalid info ${show(info)}: pass what Client.info() resolves with`);
+  }
+  if (namespace !== undefined) validateQueue(namespace, "namespace");
 }

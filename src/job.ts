@@ -5,15 +5,16 @@
  * @module
  */
 
-import { ValidationError } from "./errors.ts";
-import type { JobFailure, JobPayload } from "./payload.ts";
-import { randomJid } from "./payload.ts";
-import { validateQueue } from "./protocol/command.ts";
+import { show, ValidationError } from "./errors.ts";
+import { DEFAULT_RETRY, type JobFailure, type JobPayload, randomJid } from "./payload.ts";
+import { checkOptions, checkValue, FIRST_TIME, JOB_OPTIONS, JOBTYPE, LAST_TIME } from "./rules.ts";
 import { enterpriseCustom } from "./ent/options.ts";
 
 /**
  * How a job is pushed. Options compose with {@linkcode mergeOptions}: later
- * values win and `custom` objects merge.
+ * values win and `custom` objects merge. Each option's type and range are in
+ * the rules table (src/rules.ts); a wrong one is a `ValidationError` before
+ * anything is sent.
  *
  * @example
  * ```ts
@@ -29,19 +30,23 @@ export interface JobOptions {
   readonly jobtype?: string | undefined;
   /** Queue name (letters, digits, `.`, `_`, `-`); default `default` or `FAKTORY_QUEUE`. */
   readonly queue?: string | undefined;
-  /** Retries on failure (default 25 on the server); 0 discards the job on failure. */
+  /** Retries on failure (default 25; -1 to 300); 0 discards the job on failure. */
   readonly retry?: number | undefined;
   /** `true` sends a failed job straight to the dead set (`retry: -1`). */
   readonly once?: boolean | undefined;
-  /** Run at this time, not before. */
+  /** Run at this time, not before (years 0 to 9999). */
   readonly at?: Date | undefined;
-  /** Run this many seconds from the time of the push, not before. */
+  /** Run this many seconds from the time of the push, not before (at most 100 years). */
   readonly in?: number | undefined;
   /** Seconds a worker may hold the job (the server raises values under 60 to 60; at most 86400). */
   readonly reserveFor?: number | undefined;
-  /** Lines of backtrace to keep on failure. */
+  /** Lines of backtrace to keep on failure (0 to 1000). */
   readonly backtrace?: number | undefined;
-  /** Free-form data merged key by key with earlier options' `custom`. */
+  /**
+   * Free-form data merged key by key with earlier options' `custom`. Its
+   * values follow the rule for `args`: they must come back from JSON as they
+   * went in (see {@linkcode JobPayload.args}).
+   */
   readonly custom?: Readonly<Record<string, unknown>> | undefined;
   /**
    * Faktory Enterprise: push the job into this open batch (`custom.bid`); see
@@ -87,6 +92,7 @@ export function mergeOptions(...options: readonly (JobOptions | undefined)[]): J
   const out: { -readonly [K in keyof JobOptions]: JobOptions[K] } = {};
   for (const o of options) {
     if (o === undefined) continue;
+    checkOptions(JOB_OPTIONS, o, "job options");
     for (const [key, value] of Object.entries(o) as [keyof JobOptions, never][]) {
       if (value === undefined) continue;
       if (key === "custom") out.custom = { ...out.custom, ...(value as Record<string, unknown>) };
@@ -149,11 +155,8 @@ export function defineJob<Args extends readonly unknown[] = readonly unknown[]>(
   jobtype: string,
   options: Omit<JobType<Args>, "jobtype"> = {},
 ): JobType<Args> {
-  if (typeof jobtype !== "string" || jobtype.trim() === "") {
-    throw new ValidationError(
-      `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
-    );
-  }
+  checkValue(JOBTYPE, jobtype, "jobtype");
+  checkOptions(JOB_OPTIONS, options, "job options");
   return { ...options, jobtype };
 }
 
@@ -166,61 +169,29 @@ export function buildPayload<Args extends readonly unknown[]>(
   args: Args,
   now: number = Date.now(),
 ): JobPayload<Args> {
+  checkOptions(JOB_OPTIONS, options, "job options");
   const { jobtype } = options;
-  if (typeof jobtype !== "string" || jobtype.trim() === "") {
-    throw new ValidationError(
-      `Invalid jobtype ${JSON.stringify(jobtype)}: give the job a non-empty jobtype`,
-    );
-  }
+  checkValue(JOBTYPE, jobtype, "jobtype");
   if (!Array.isArray(args)) {
     throw new ValidationError(`Invalid args for ${jobtype}: args must be an array`);
   }
-  const job: JobPayload<Args> = { jid: randomJid(), jobtype, args };
-  if (options.queue !== undefined) job.queue = validateQueue(options.queue);
-  if (options.retry !== undefined) {
-    if (!Number.isInteger(options.retry) || options.retry < -1) {
-      throw new ValidationError(
-        `Invalid retry ${options.retry}: use a whole number, 0 or more (or once: true)`,
-      );
-    }
-    job.retry = options.retry;
-  }
+  const job: JobPayload<Args> = { jid: randomJid(), jobtype: jobtype!, args };
+  if (options.queue !== undefined) job.queue = options.queue;
+  if (options.retry !== undefined) job.retry = options.retry;
   if (options.once) job.retry = -1;
-  if (options.at !== undefined) {
-    if (!(options.at instanceof Date) || Number.isNaN(options.at.getTime())) {
-      throw new ValidationError(`Invalid at ${String(options.at)}: use a valid Date`);
-    }
-    job.at = options.at.toISOString();
-  }
+  if (options.at !== undefined) job.at = options.at.toISOString();
   if (options.in !== undefined) {
-    if (!Number.isFinite(options.in) || options.in < 0) {
-      throw new ValidationError(`Invalid in ${options.in}: use a delay of 0 or more seconds`);
-    }
-    job.at = new Date(now + options.in * 1000).toISOString();
-  }
-  if (options.reserveFor !== undefined) {
-    const r = options.reserveFor;
-    if (!Number.isInteger(r) || r < 1 || r > 86400) {
-      throw new ValidationError(`Invalid reserveFor ${r}: use whole seconds from 1 to 86400`);
-    }
-    job.reserve_for = r;
-  }
-  if (options.backtrace !== undefined) {
-    if (!Number.isInteger(options.backtrace) || options.backtrace < 0) {
+    const at = now + options.in * 1000;
+    if (!(at >= FIRST_TIME && at <= LAST_TIME)) {
       throw new ValidationError(
-        `Invalid backtrace ${options.backtrace}: use a whole number of lines, 0 or more`,
+        `Invalid in ${options.in}: counted from ${show(now)} it falls outside the years 0 to 9999`,
       );
     }
-    job.backtrace = options.backtrace;
+    job.at = new Date(at).toISOString();
   }
-  if (options.custom !== undefined) {
-    if (
-      typeof options.custom !== "object" || options.custom === null || Array.isArray(options.custom)
-    ) {
-      throw new ValidationError("Invalid custom: it must be an object");
-    }
-    job.custom = { ...options.custom };
-  }
+  if (options.reserveFor !== undefined) job.reserve_for = options.reserveFor;
+  if (options.backtrace !== undefined) job.backtrace = options.backtrace;
+  if (options.custom !== undefined) job.custom = { ...options.custom };
   const enterprise = enterpriseCustom(options);
   if (enterprise !== undefined) job.custom = { ...job.custom, ...enterprise };
   return job;
@@ -274,7 +245,7 @@ export class Job<Args extends readonly unknown[] = readonly unknown[]> {
   }
   /** Retries allowed in all (server default 25). */
   get retry(): number {
-    return this.payload.retry ?? 25;
+    return this.payload.retry ?? DEFAULT_RETRY;
   }
   /** Lines of backtrace kept on failure. */
   get backtrace(): number {

@@ -7,8 +7,10 @@
  * @module
  */
 
-import { ValidationError } from "./errors.ts";
+import type { Client } from "./client.ts";
+import { show, ValidationError } from "./errors.ts";
 import * as cmd from "./protocol/command.ts";
+import { checkOptions, JOB_FILTER } from "./rules.ts";
 
 /**
  * The server's sorted sets of jobs that are not in a queue: jobs waiting for
@@ -62,10 +64,22 @@ const SETS: readonly string[] = ["retries", "scheduled", "dead"];
 export function validateSet(set: unknown, allowed: readonly string[] = SETS): JobSet {
   if (typeof set !== "string" || !allowed.includes(set)) {
     throw new ValidationError(
-      `Invalid set ${JSON.stringify(set)}: use ${allowed.map((s) => `"${s}"`).join(", ")}`,
+      `Invalid set ${show(set)}: use ${allowed.map((s) => `"${s}"`).join(", ")}`,
     );
   }
   return set as JobSet;
+}
+
+/** Sends MUTATE through `client`, unless the filter matches no job: see `Client.requeue`. */
+export async function mutate(
+  client: Client,
+  action: MutateAction,
+  set: JobSet,
+  filter?: JobFilter,
+): Promise<void> {
+  const target = validateSet(set, action === "kill" ? ["retries", "scheduled"] : undefined);
+  const command = mutateCommand(action, target, filter);
+  if (command !== null) await client.send(command, "MUTATE");
 }
 
 /**
@@ -93,37 +107,22 @@ function encodeFilter(
       `Invalid filter for ${action}: pass { jids }, { pattern } and/or { jobtype } (pattern "*" matches every job)`,
     );
   }
+  checkOptions(JOB_FILTER, filter, `filter for ${action}`);
   const { jids, pattern, jobtype } = filter;
   const wire: Record<string, unknown> = {};
   if (jids !== undefined) {
-    if (!Array.isArray(jids)) {
-      throw new ValidationError(`Invalid jids ${JSON.stringify(jids)}: pass an array of jids`);
-    }
     if (pattern !== undefined || jobtype !== undefined) {
       throw new ValidationError(
         `Invalid filter for ${action}: give jids alone, since the server ignores pattern and jobtype when jids are given`,
       );
     }
     if (jids.length === 0) return null;
-    wire.jids = jids.map((jid) => cmd.validateWord(jid, "jid"));
+    // Array.from: a hole is checked as undefined, not skipped.
+    wire.jids = Array.from(jids, (jid) => cmd.validateWord(jid, "jid"));
     return wire;
   }
-  if (pattern !== undefined) {
-    if (typeof pattern !== "string" || pattern === "") {
-      throw new ValidationError(
-        `Invalid pattern ${JSON.stringify(pattern)}: use a non-empty Redis glob such as "*text*"`,
-      );
-    }
-    wire.regexp = pattern;
-  }
-  if (jobtype !== undefined) {
-    if (typeof jobtype !== "string" || jobtype.trim() === "") {
-      throw new ValidationError(
-        `Invalid jobtype ${JSON.stringify(jobtype)}: it must be a non-empty string`,
-      );
-    }
-    wire.jobtype = jobtype;
-  }
+  if (pattern !== undefined) wire.regexp = pattern;
+  if (jobtype !== undefined) wire.jobtype = jobtype;
   if (Object.keys(wire).length === 0) {
     throw new ValidationError(
       `Empty filter for ${action}: give jids, pattern or jobtype (pattern "*" matches every job)`,

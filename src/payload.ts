@@ -6,7 +6,11 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import { validateQueue, validateWord } from "./protocol/command.ts";
+import { checkJson } from "./json.ts";
+import { withJson } from "./protocol/command.ts";
+import { toHex } from "./protocol/hex.ts";
+import { checkOptions, checkValue, JOB_PAYLOAD } from "./rules.ts";
+import { namespaced } from "./settings.ts";
 
 /**
  * Failure details the server adds to a job that failed before.
@@ -48,7 +52,13 @@ export interface JobPayload<Args extends readonly unknown[] = readonly unknown[]
   jid: string;
   /** Names the handler that runs the job. */
   jobtype: string;
-  /** Arguments for the handler. */
+  /**
+   * Arguments for the handler. They travel as JSON, so they must come back as
+   * they went in: JSON values, plain objects, and objects with a `toJSON`
+   * method such as `Date` (which arrives as its ISO string); a `Map`, `Set`,
+   * typed array, `Error`, other class instance, BigInt, cycle or nesting
+   * deeper than 100 levels is refused with a `ValidationError` naming its path.
+   */
   args: Args;
   /** Queue name; the server uses `default` when absent. */
   queue?: string;
@@ -70,8 +80,6 @@ export interface JobPayload<Args extends readonly unknown[] = readonly unknown[]
   failure?: JobFailure;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /**
  * A new job id: 24 hex characters from the platform's cryptographic random source.
  *
@@ -82,99 +90,52 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
  * ```
  */
 export function randomJid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  let jid = "";
-  for (const byte of bytes) jid += HEX[byte];
-  return jid;
+  return toHex(crypto.getRandomValues(new Uint8Array(12)));
 }
+
+/** The server's default number of retries. */
+export const DEFAULT_RETRY = 25;
 
 /** Largest JSON payload a single job may have, in characters: past it, push is refused. */
 export const MAX_JOB_BYTES = 16 * 1024 * 1024;
 
 /**
- * Checks a job before it is sent; throws {@linkcode ValidationError} naming the
- * field to fix. Returns its JSON text size estimate is left to the encoder.
+ * Checks a job before it is sent against the rules of src/rules.ts, and its
+ * `args` and `custom` against the JSON rule of src/json.ts; throws
+ * {@linkcode ValidationError} naming the field to fix.
  */
 export function validatePayload(job: JobPayload): void {
-  if (typeof job !== "object" || job === null) throw new ValidationError("A job must be an object");
-  validateWord(job.jid, "jid");
-  if (job.jid.length < 8) {
-    throw new ValidationError(`Invalid jid ${JSON.stringify(job.jid)}: use at least 8 characters`);
+  checkOptions(JOB_PAYLOAD, job, "job", { required: true });
+  for (const required of ["jid", "jobtype", "args"] as const) {
+    if (job[required] === undefined) checkValue(JOB_PAYLOAD[required]!, undefined, required);
   }
-  if (typeof job.jobtype !== "string" || job.jobtype.trim() === "") {
-    throw new ValidationError(
-      `Invalid jobtype ${JSON.stringify(job.jobtype)}: it must be a non-empty string`,
-    );
-  }
-  if (!Array.isArray(job.args)) {
-    throw new ValidationError(`Invalid args for ${job.jobtype}: args must be an array`);
-  }
-  if (job.queue !== undefined) validateQueue(job.queue);
-  if (job.reserve_for !== undefined) {
-    const r = job.reserve_for;
-    if (!Number.isInteger(r) || r < 1 || r > 86400) {
-      throw new ValidationError(`Invalid reserve_for ${r}: use whole seconds from 1 to 86400`);
-    }
-  }
-  if (job.retry !== undefined && (!Number.isInteger(job.retry) || job.retry < -1)) {
-    throw new ValidationError(
-      `Invalid retry ${job.retry}: use -1 (dead on failure), 0 (discard) or a positive count`,
-    );
-  }
-  if (job.backtrace !== undefined && (!Number.isInteger(job.backtrace) || job.backtrace < 0)) {
-    throw new ValidationError(
-      `Invalid backtrace ${job.backtrace}: use a whole number of lines, 0 or more`,
-    );
-  }
-  if (job.at !== undefined && (typeof job.at !== "string" || Number.isNaN(Date.parse(job.at)))) {
-    throw new ValidationError(`Invalid at ${JSON.stringify(job.at)}: use an RFC 3339 time`);
-  }
-  if (
-    job.custom !== undefined &&
-    (typeof job.custom !== "object" || job.custom === null || Array.isArray(job.custom))
-  ) {
-    throw new ValidationError("Invalid custom: it must be an object");
-  }
-  checkJson(job.args, "args", new Set());
-  if (job.custom !== undefined) checkJson(job.custom, "custom", new Set());
+  checkJson(job.args, "args");
+  if (job.custom !== undefined) checkJson(job.custom, "custom");
 }
 
 /**
- * Refuses what `JSON.stringify` would throw on or silently change: BigInt,
- * cycles, functions, symbols, `undefined` in arrays, NaN and Infinity.
+ * A job as it is pushed: checked, in the namespace's queue, and with `retry`
+ * always set. Faktory 1.9.4's PUSH decodes a job's retry through a pointer to
+ * its global default, so one push with an explicit retry (say -1) silently
+ * becomes the default for every later job without one.
  */
-function checkJson(value: unknown, path: string, seen: Set<object>): void {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return;
-    case "number":
-      if (!Number.isFinite(value)) throw notJson(path, `${value} becomes null in JSON`);
-      return;
-    case "bigint":
-      throw notJson(path, "BigInt has no JSON form; send it as a string");
-    case "undefined":
-      throw notJson(path, "undefined becomes null in JSON");
-    case "function":
-    case "symbol":
-      throw notJson(path, `a ${typeof value} cannot be sent as JSON`);
-  }
-  if (value === null) return;
-  const object = value as Record<string, unknown>;
-  if (typeof object.toJSON === "function") return;
-  if (seen.has(object)) throw notJson(path, "it refers to itself (a cycle)");
-  seen.add(object);
-  if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) checkJson(object[i], `${path}[${i}]`, seen);
-  } else {
-    for (const key in object) {
-      const v = object[key];
-      if (v !== undefined) checkJson(v, `${path}.${key}`, seen);
-    }
-  }
-  seen.delete(object);
+export function preparePush(job: JobPayload, namespace: string | undefined): JobPayload {
+  validatePayload(job);
+  if (namespace === undefined && job.retry !== undefined) return job;
+  return {
+    ...job,
+    retry: job.retry ?? DEFAULT_RETRY,
+    ...(namespace === undefined ? {} : { queue: namespaced(namespace, job.queue ?? "default") }),
+  };
 }
 
-function notJson(path: string, why: string): ValidationError {
-  return new ValidationError(`Invalid ${path}: ${why}`);
+/** `VERB {json}` for jobs, refused past {@linkcode MAX_JOB_BYTES}. */
+export function encodeJob(verb: string, payload: unknown): Uint8Array {
+  const bytes = withJson(verb, payload);
+  if (bytes.length > MAX_JOB_BYTES) {
+    throw new ValidationError(
+      `${verb} payload is ${bytes.length} bytes, over the ${MAX_JOB_BYTES}-byte limit: pass a reference (an id, a URL) instead of the data`,
+    );
+  }
+  return bytes;
 }

@@ -5,10 +5,9 @@
  * @module
  */
 
-import { Client, type ClientOptions } from "./client.ts";
-
-/** After a failed attempt to add a connection, how long before the next. */
-const GROW_RETRY_MS = 1_000;
+import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
+import { type Client, openClient } from "./client.ts";
+import { type ClientConfig, type ClientOptions, resolveClientOptions } from "./client_options.ts";
 
 /**
  * Each call goes to the connection with the fewest calls under way,
@@ -26,17 +25,19 @@ const GROW_RETRY_MS = 1_000;
  * opens only the ones it needs.
  */
 export class Pool {
-  readonly #options: ClientOptions;
+  readonly #options: ClientConfig;
   readonly #size: number;
   readonly #clients: Client[];
   /** Calls under way on each connection. */
   readonly #busy: number[];
   #next = 0;
   #growing: Promise<void> | undefined;
+  /** After failed attempts to add a connection, when the next may start. */
   #growAfter = 0;
+  #growFailures = 0;
   #closed = false;
 
-  private constructor(options: ClientOptions, size: number, clients: Client[]) {
+  private constructor(options: ClientConfig, size: number, clients: Client[]) {
     this.#options = options;
     this.#size = size;
     this.#clients = clients;
@@ -46,10 +47,17 @@ export class Pool {
   /**
    * Opens `open` connections now, in parallel (all `size` by default); if
    * one fails, closes the others and rejects. The rest open when needed.
+   * `signal` aborts the connections opened now.
    */
-  static async connect(options: ClientOptions, size: number, open = size): Promise<Pool> {
+  static async connect(
+    options: ClientOptions | ClientConfig,
+    size: number,
+    open = size,
+    signal = (options as ClientOptions).signal,
+  ): Promise<Pool> {
+    const config = resolveClientOptions(options);
     const opened = await Promise.allSettled(
-      Array.from({ length: Math.max(1, Math.min(open, size)) }, () => Client.connect(options)),
+      Array.from({ length: Math.max(1, Math.min(open, size)) }, () => openClient(config, signal)),
     );
     const clients = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failed = opened.find((r) => r.status === "rejected");
@@ -57,7 +65,12 @@ export class Pool {
       await Promise.all(clients.map((c) => c.close()));
       throw failed.reason;
     }
-    return new Pool(options, Math.max(1, size), clients);
+    return new Pool(config, Math.max(1, size), clients);
+  }
+
+  /** The backoff of its connections, which it follows too when adding one fails. */
+  get backoff(): BackoffPolicy {
+    return this.#options.backoff;
   }
 
   /** Runs `call` on the least busy connection. */
@@ -85,14 +98,17 @@ export class Pool {
       this.#growing !== undefined || this.#closed || this.#clients.length >= this.#size ||
       Date.now() < this.#growAfter
     ) return;
-    this.#growing = Client.connect(this.#options).then(
+    this.#growing = openClient(this.#options).then(
       async (client) => {
         if (this.#closed) return await client.close();
         this.#clients.push(client);
         this.#busy.push(0);
+        this.#growFailures = 0;
       },
       // The connections there carry on; their own commands report a server that is down.
-      () => void (this.#growAfter = Date.now() + GROW_RETRY_MS),
+      () => {
+        this.#growAfter = Date.now() + backoffDelay(this.#growFailures++, this.backoff);
+      },
     ).finally(() => (this.#growing = undefined));
   }
 

@@ -5,30 +5,21 @@
  * @module
  */
 
-import { type ClientOptions, resolveOptions } from "./client.ts";
+import { type ClientOptions, resolveClientOptions } from "./client_options.ts";
 import { Pool } from "./pool.ts";
 import { BulkPushError, ValidationError } from "./errors.ts";
-import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
+import { PRODUCER_OPTIONS } from "./rules.ts";
+import { buildPayload, type JobOptions, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
+import {
+  composeOptions,
+  type JobPusher,
+  type PerformOptions,
+  type PushMiddleware,
+  throughMiddleware,
+} from "./push.ts";
 import { envOf } from "./runtime/default.ts";
-import { envSettings } from "./settings.ts";
-
-/**
- * Runs around every push: may change the job, add `custom` fields (a trace
- * id), log, or refuse it by throwing. Call `next` to push. In a bulk push
- * each job passes the chain first (`next` then only queues it; a job whose
- * chain does not call `next` is left out) and the batch is sent afterwards.
- *
- * @example
- * ```ts
- * import type { PushMiddleware } from "@faktory-ts/faktory";
- * const stamp: PushMiddleware = (job, next) => {
- *   job.custom = { ...job.custom, pushed_by: "billing" };
- *   return next();
- * };
- * ```
- */
-export type PushMiddleware = (job: JobPayload, next: () => Promise<void>) => Promise<void>;
+import { envPoolSize, envQueue } from "./settings.ts";
 
 /**
  * Options of a {@linkcode Producer}.
@@ -46,40 +37,6 @@ export interface ProducerOptions extends ClientOptions {
   readonly defaults?: JobOptions | undefined;
   /** Runs around each push, first one outermost. */
   readonly middleware?: readonly PushMiddleware[] | undefined;
-}
-
-/** Options for one push: one set, or several composed left to right. */
-export type PerformOptions<Args extends readonly unknown[]> =
-  | JobType<Args>
-  | JobOptions
-  | readonly [JobType<Args>, ...JobOptions[]]
-  | readonly JobOptions[];
-
-/**
- * What pushes jobs: {@linkcode Producer} talks to a server, the test doubles
- * of `@faktory-ts/faktory/testing` run or collect jobs in memory. Code that
- * only pushes can take a `JobPusher`, so its tests need no server.
- *
- * @example
- * ```ts
- * import { defineJob, type JobPusher } from "@faktory-ts/faktory";
- * const SendEmail = defineJob<[to: string]>("SendEmail", { queue: "mail" });
- * export async function signUp(jobs: JobPusher, email: string): Promise<string> {
- *   return await jobs.perform(SendEmail, [email]);
- * }
- * ```
- */
-export interface JobPusher {
-  /** Pushes one job and resolves with its jid (see {@linkcode Producer.perform}). */
-  perform<Args extends readonly unknown[]>(
-    options: PerformOptions<Args>,
-    args: NoInfer<Args>,
-  ): Promise<string>;
-  /** Pushes many jobs of one kind and resolves with their jids (see {@linkcode Producer.performBulk}). */
-  performBulk<Args extends readonly unknown[]>(
-    options: PerformOptions<Args>,
-    argsList: readonly NoInfer<Args>[],
-  ): Promise<string[]>;
 }
 
 /**
@@ -109,19 +66,13 @@ export class Producer implements AsyncDisposable, JobPusher {
   /** Opens the pool's connections (in parallel) and resolves once all said HELLO. */
   static async connect(options: ProducerOptions | string = {}): Promise<Producer> {
     const o: ProducerOptions = typeof options === "string" ? { url: options } : options;
-    if (o.wid !== undefined) {
-      throw new ValidationError("A producer has no worker id: remove the wid option");
-    }
-    resolveOptions(o); // checks every option before connecting
-    const env = envSettings(envOf(o.runtime));
-    const size = o.poolSize ?? env.poolSize ?? 4;
-    if (!Number.isInteger(size) || size < 1 || size > 1000) {
-      throw new ValidationError(`Invalid poolSize ${size}: use a whole number from 1 to 1000`);
-    }
+    const config = resolveClientOptions(o, PRODUCER_OPTIONS); // checks every option first
+    const env = envOf(config.runtime);
+    const size = o.poolSize ?? envPoolSize(env) ?? 4;
     return new Producer(
-      await Pool.connect(o, size),
-      mergeOptions({ queue: env.queue }, o.defaults),
-      o.middleware ?? [],
+      await Pool.connect(config, size, size, o.signal),
+      mergeOptions({ queue: envQueue(env) }, o.defaults),
+      [...(o.middleware ?? [])],
     );
   }
 
@@ -163,6 +114,9 @@ export class Producer implements AsyncDisposable, JobPusher {
     options: PerformOptions<Args>,
     argsList: readonly NoInfer<Args>[],
   ): Promise<string[]> {
+    if (!Array.isArray(argsList)) {
+      throw new ValidationError("performBulk takes an array of argument lists");
+    }
     const composed = composeOptions(this.#defaults, options);
     const jobs: JobPayload[] = [];
     for (const args of argsList) {
@@ -186,25 +140,4 @@ export class Producer implements AsyncDisposable, JobPusher {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** `defaults`, then the options of a perform call (one or a list), later winning. */
-export function composeOptions<Args extends readonly unknown[]>(
-  defaults: JobOptions,
-  options: PerformOptions<Args>,
-): JobOptions {
-  return Array.isArray(options)
-    ? mergeOptions(defaults, ...(options as JobOptions[]))
-    : mergeOptions(defaults, options as JobOptions);
-}
-
-/** Runs push middleware around `push`, first one outermost. */
-export function throughMiddleware(
-  middleware: readonly PushMiddleware[],
-  job: JobPayload,
-  push: () => Promise<void>,
-  i = 0,
-): Promise<void> {
-  const m = middleware[i];
-  return m ? m(job, () => throughMiddleware(middleware, job, push, i + 1)) : push();
 }

@@ -7,7 +7,8 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import { validateQueue, validateWord } from "./protocol/command.ts";
+import { validateQueue } from "./protocol/command.ts";
+import { checkValue, ENV } from "./rules.ts";
 
 /** The default server URL. */
 export const DEFAULT_URL = "tcp://localhost:7419";
@@ -17,7 +18,7 @@ export const DEFAULT_URL = "tcp://localhost:7419";
  *
  * @example
  * ```ts
- * import { parseUrl } from "@faktory-ts/faktory";
+ * import { parseUrl } from "./settings.ts";
  * const server = parseUrl("tcp+tls://:secret@faktory.internal:7419/billing.");
  * console.log(server.hostname, server.port, server.tls, server.namespace);
  * // faktory.internal 7419 true billing.
@@ -47,7 +48,7 @@ export interface ServerAddress {
  *
  * @example
  * ```ts
- * import { parseUrl } from "@faktory-ts/faktory";
+ * import { parseUrl } from "./settings.ts";
  * const { hostname, port } = parseUrl("tcp://localhost:7419");
  * console.log(hostname, port); // localhost 7419
  * ```
@@ -122,7 +123,7 @@ function decodePassword(raw: string): string {
  *
  * @example
  * ```ts
- * import { maskUrl } from "@faktory-ts/faktory";
+ * import { maskUrl } from "./settings.ts";
  * console.log(maskUrl("tcp://:secret@localhost:7419")); // tcp://:***@localhost:7419
  * console.log(maskUrl("tcp://:se/cr@t@localhost:7419")); // tcp://:***@localhost:7419
  * ```
@@ -148,7 +149,7 @@ export type EnvReader = (name: string) => string | undefined;
  *
  * @example
  * ```ts
- * import { envSettings } from "@faktory-ts/faktory";
+ * import { envSettings } from "./settings.ts";
  * const env = envSettings((name) => ({ FAKTORY_URL: "tcp://faktory:7419" })[name]);
  * console.log(env.url, env.queue); // tcp://faktory:7419 default
  * ```
@@ -172,41 +173,64 @@ export interface EnvSettings {
  *
  * @example
  * ```ts
- * import { envSettings } from "@faktory-ts/faktory";
+ * import { envSettings } from "./settings.ts";
  * const vars: Record<string, string> = { FAKTORY_PROVIDER: "MY_URL", MY_URL: "tcp://:pw@q:7419" };
  * console.log(envSettings((name) => vars[name]).url); // tcp://:pw@q:7419
  * ```
  */
 export function envSettings(env: EnvReader): EnvSettings {
-  const provider = env("FAKTORY_PROVIDER") || "FAKTORY_URL";
-  if (!/^[A-Z_][A-Z0-9_]*$/.test(provider)) {
+  return {
+    url: envUrl(env),
+    queue: envQueue(env),
+    workerId: envWorkerId(env),
+    poolSize: envPoolSize(env),
+  };
+}
+
+/**
+ * The server URL from the environment: see {@linkcode envSettings}. A
+ * `FAKTORY_PROVIDER` naming a variable that is not set is an error, not a
+ * silent fallback to localhost.
+ */
+export function envUrl(env: EnvReader): string {
+  const named = env("FAKTORY_PROVIDER") || undefined;
+  if (named !== undefined) checkValue(ENV.FAKTORY_PROVIDER!, named, "FAKTORY_PROVIDER");
+  const provider = named ?? "FAKTORY_URL";
+  const url = env(provider) || undefined;
+  if (url === undefined) {
+    if (named === undefined) return DEFAULT_URL;
     throw new ValidationError(
-      `Invalid FAKTORY_PROVIDER ${
-        quoteMasked(provider)
-      }: it must name an environment variable such as FAKTORY_URL`,
+      `FAKTORY_PROVIDER names ${provider}, which is not set: set ${provider} to the server's URL, or unset FAKTORY_PROVIDER`,
     );
   }
-  const url = env(provider) || DEFAULT_URL;
+  checkValue(ENV.FAKTORY_URL!, url, provider);
   try {
     parseUrl(url);
   } catch (e) {
     throw new ValidationError(`${provider}: ${(e as Error).message}`);
   }
+  return url;
+}
+
+/** `FAKTORY_QUEUE`, checked; default `default`. */
+export function envQueue(env: EnvReader): string {
   const queue = env("FAKTORY_QUEUE") || "default";
-  validateQueue(queue, "FAKTORY_QUEUE");
+  checkValue(ENV.FAKTORY_QUEUE!, queue, "FAKTORY_QUEUE");
+  return queue;
+}
+
+/** `FAKTORY_WORKER_ID`, checked, if set. */
+export function envWorkerId(env: EnvReader): string | undefined {
   const workerId = env("FAKTORY_WORKER_ID") || undefined;
-  if (workerId !== undefined) validateWord(workerId, "FAKTORY_WORKER_ID");
-  const pool = env("FAKTORY_POOL_SIZE");
-  let poolSize: number | undefined;
-  if (pool) {
-    poolSize = Number(pool);
-    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
-      throw new ValidationError(
-        `Invalid FAKTORY_POOL_SIZE ${JSON.stringify(pool)}: use a whole number from 1 to 1000`,
-      );
-    }
-  }
-  return { url, queue, workerId, poolSize };
+  if (workerId !== undefined) checkValue(ENV.FAKTORY_WORKER_ID!, workerId, "FAKTORY_WORKER_ID");
+  return workerId;
+}
+
+/** `FAKTORY_POOL_SIZE`, checked, if set. */
+export function envPoolSize(env: EnvReader): number | undefined {
+  const pool = env("FAKTORY_POOL_SIZE") || undefined;
+  if (pool !== undefined) checkValue(ENV.FAKTORY_POOL_SIZE!, pool, "FAKTORY_POOL_SIZE");
+  return pool === undefined ? undefined : Number(pool);
 }
 
 /** Prefixes a queue name with the namespace, if any. */

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { envSettings, maskUrl, parseUrl, ValidationError } from "../mod.ts";
+import { ValidationError } from "../mod.ts";
+import { envSettings, maskUrl, parseUrl } from "../src/settings.ts";
 
 test("settings: URLs with TLS, password and namespace", () => {
   assert.deepEqual(parseUrl("tcp://localhost:7419"), {

@@ -9,7 +9,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import fc from "fast-check";
-import { Client, envSettings, maskUrl, parseUrl, silentLogger, ValidationError } from "../mod.ts";
+import { Client, silentLogger, ValidationError } from "../mod.ts";
+import { envSettings, maskUrl, parseUrl } from "../src/settings.ts";
 import { exitWithin, runtimeCommand, startChild } from "./harness/child.ts";
 
 /** Characters that end or split parts of a URL, and percent signs. */
@@ -196,7 +197,7 @@ test("url masking: the CLI never prints the password of a bad or unreachable URL
       const exit = await exitWithin(child, 30_000);
       const output = `${child.lines.join("\n")}\n${child.stderr()}`;
       assert.ok(exit.code === 1 || exit.code === 2, child.output());
-      assert.match(output, /Invalid Faktory URL|Could not connect/);
+      assert.match(output, /Invalid (Faktory URL|FAKTORY_URL|url)|Could not connect/);
       assertNoLeak(output, pw, url, `the CLI (${url})`);
     }
   }

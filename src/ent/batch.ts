@@ -5,13 +5,19 @@
  * @module
  */
 
-import { ProtocolError, ValidationError } from "../errors.ts";
+import { ProtocolError } from "../errors.ts";
 import type { JobPayload } from "../payload.ts";
-import { validateWord } from "../protocol/command.ts";
+import { BATCH_OPTIONS, checkOptions } from "../rules.ts";
 
 /**
  * A new batch: its callback jobs, a description for the web UI, and the
  * batch it belongs to, if it is a child batch.
+ *
+ * Create it with `client.newBatch(options)`, push its jobs with the
+ * `batchId` job option (or `custom.bid`), then `client.commitBatch(bid)`:
+ * the callbacks fire only after the commit. `client.openBatch(bid)` reopens
+ * a committed batch to add jobs, e.g. from one of its own jobs; commit it
+ * again afterwards. Callback jobs are checked and namespaced like pushed jobs.
  *
  * @example
  * ```ts
@@ -87,21 +93,10 @@ export function batchNewPayload(
   options: BatchOptions,
   prepare: (job: JobPayload) => JobPayload,
 ): Record<string, unknown> {
-  if (typeof options !== "object" || options === null) {
-    throw new ValidationError("Invalid batch options: pass an object such as { success: job }");
-  }
+  checkOptions(BATCH_OPTIONS, options, "batch options", { required: true });
   const payload: Record<string, unknown> = {};
-  if (options.description !== undefined) {
-    if (typeof options.description !== "string") {
-      throw new ValidationError(
-        `Invalid description ${JSON.stringify(options.description)}: use a string`,
-      );
-    }
-    payload.description = options.description;
-  }
-  if (options.parentBid !== undefined) {
-    payload.parent_bid = validateWord(options.parentBid, "parentBid");
-  }
+  if (options.description !== undefined) payload.description = options.description;
+  if (options.parentBid !== undefined) payload.parent_bid = options.parentBid;
   if (options.success !== undefined) payload.success = prepare(options.success);
   if (options.complete !== undefined) payload.complete = prepare(options.complete);
   return payload;

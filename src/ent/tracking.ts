@@ -7,6 +7,7 @@
 
 import { ProtocolError, ValidationError } from "../errors.ts";
 import { validateWord } from "../protocol/command.ts";
+import { checkOptions, TRACKING_UPDATE } from "../rules.ts";
 
 /**
  * Where a tracked job is. `unknown`: never pushed, not tracked (push it with
@@ -76,31 +77,12 @@ export function trackSetPayload(
   update: TrackingUpdate,
   now: number = Date.now(),
 ): Record<string, unknown> {
-  if (typeof update !== "object" || update === null) {
-    throw new ValidationError("Invalid tracking update: pass { jid, percent, description }");
-  }
+  checkOptions(TRACKING_UPDATE, update, "tracking update", { required: true });
   const payload: Record<string, unknown> = { jid: validateWord(update.jid, "jid") };
   const { percent, description, reserveUntil } = update;
-  if (percent !== undefined) {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
-      throw new ValidationError(`Invalid percent ${percent}: use a whole number from 0 to 100`);
-    }
-    payload.percent = percent;
-  }
-  if (description !== undefined) {
-    if (typeof description !== "string") {
-      throw new ValidationError(`Invalid description ${JSON.stringify(description)}: use a string`);
-    }
-    payload.desc = description;
-  }
+  if (percent !== undefined) payload.percent = percent;
+  if (description !== undefined) payload.desc = description;
   if (reserveUntil !== undefined) {
-    if (!(reserveUntil instanceof Date) || Number.isNaN(reserveUntil.getTime())) {
-      throw new ValidationError(
-        `Invalid reserveUntil ${
-          typeof reserveUntil === "string" ? JSON.stringify(reserveUntil) : String(reserveUntil)
-        }: use a valid Date`,
-      );
-    }
     if (reserveUntil.getTime() <= now) {
       throw new ValidationError(
         `Invalid reserveUntil "${reserveUntil.toISOString()}": use a time in the future`,

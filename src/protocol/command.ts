@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ValidationError } from "../errors.ts";
+import { show, ValidationError } from "../errors.ts";
 
 const QUEUE_NAME = /^[a-zA-Z0-9._-]+$/;
 /** A word in a space-separated command: no whitespace, no control characters. */
@@ -14,27 +14,36 @@ const QUEUE_NAME = /^[a-zA-Z0-9._-]+$/;
 const WORD = /^[^\s\x00-\x1f\x7f]+$/;
 const encoder = new TextEncoder();
 
+/** What a queue name may hold, said as a fix. */
+export const QUEUE_HINT = 'use only letters, digits, ".", "_" and "-"';
+/** What a word (an id) may hold, said as a fix. */
+export const WORD_HINT = "it must be a non-empty string without spaces or control characters";
+
+/** Whether the server accepts `value` as a queue name. */
+export function isQueueName(value: unknown): value is string {
+  return typeof value === "string" && QUEUE_NAME.test(value);
+}
+
+/** Whether `value` can be one word of a space-separated command. */
+export function isWord(value: unknown): value is string {
+  return typeof value === "string" && WORD.test(value);
+}
+
 /**
  * Checks a queue name against what the server accepts. The error names the
  * offending value so the caller can fix it.
  */
 export function validateQueue(queue: unknown, field = "queue"): string {
-  if (typeof queue !== "string" || !QUEUE_NAME.test(queue)) {
-    throw new ValidationError(
-      `Invalid ${field} ${JSON.stringify(queue)}: use only letters, digits, ".", "_" and "-"`,
-    );
+  if (!isQueueName(queue)) {
+    throw new ValidationError(`Invalid ${field} ${show(queue)}: ${QUEUE_HINT}`);
   }
   return queue;
 }
 
 /** Checks one word of a space-separated command (an id such as a jid or batch id). */
 export function validateWord(value: unknown, field: string): string {
-  if (typeof value !== "string" || !WORD.test(value)) {
-    throw new ValidationError(
-      `Invalid ${field} ${
-        JSON.stringify(value)
-      }: it must be a non-empty string without spaces or control characters`,
-    );
+  if (!isWord(value)) {
+    throw new ValidationError(`Invalid ${field} ${show(value)}: ${WORD_HINT}`);
   }
   return value;
 }

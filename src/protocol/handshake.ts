@@ -6,6 +6,7 @@
  */
 
 import { ProtocolError } from "../errors.ts";
+import { toHex } from "./hex.ts";
 
 /** The protocol version this library speaks. */
 export const PROTOCOL_VERSION = 2;
@@ -67,8 +68,6 @@ function quote(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /**
  * Hex of SHA-256 applied `iterations` times: first over `password + salt`,
  * then over the previous 32-byte digest. Each digest is awaited, so the
@@ -89,9 +88,7 @@ export async function hashPassword(
     signal?.throwIfAborted();
     digest = await crypto.subtle.digest("SHA-256", digest);
   }
-  let hex = "";
-  for (const byte of new Uint8Array(digest)) hex += HEX[byte];
-  return hex;
+  return toHex(new Uint8Array(digest));
 }
 
 /** What a client says about itself in HELLO. */

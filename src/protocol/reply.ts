@@ -173,3 +173,13 @@ function parseLength(buf: Uint8Array, from: number, to: number, max: number): nu
   if (n > max) throw new ProtocolError(`Bulk reply of ${n} bytes exceeds ${max}`);
   return n;
 }
+
+/** A bulk reply's JSON (`null` for `$-1`); garbage is a {@linkcode ProtocolError} naming the command. */
+export function parseJsonReply(reply: string | null, verb: string): unknown {
+  if (reply === null) return null;
+  try {
+    return JSON.parse(reply);
+  } catch (cause) {
+    throw new ProtocolError(`${verb} reply is not valid JSON`, { cause });
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Pushing jobs, whatever receives them: the {@linkcode JobPusher} interface
+ * that `Producer` and the test doubles of `./testing` implement, the options
+ * of one push, and push middleware. No connection code: `./testing` uses it.
+ *
+ * @module
+ */
+
+import { show, ValidationError } from "./errors.ts";
+import { type JobOptions, type JobType, mergeOptions } from "./job.ts";
+import type { JobPayload } from "./payload.ts";
+
+/**
+ * Runs around every push: may change the job, add `custom` fields (a trace
+ * id), log, or refuse it by throwing. Call `next` to push. In a bulk push
+ * each job passes the chain first (`next` then only queues it; a job whose
+ * chain does not call `next` is left out) and the batch is sent afterwards.
+ *
+ * @example
+ * ```ts
+ * import type { PushMiddleware } from "@faktory-ts/faktory";
+ * const stamp: PushMiddleware = (job, next) => {
+ *   job.custom = { ...job.custom, pushed_by: "billing" };
+ *   return next();
+ * };
+ * ```
+ */
+export type PushMiddleware = (job: JobPayload, next: () => Promise<void>) => Promise<void>;
+
+/** Options for one push: one set, or several composed left to right. */
+export type PerformOptions<Args extends readonly unknown[]> =
+  | JobType<Args>
+  | JobOptions
+  | readonly [JobType<Args>, ...JobOptions[]]
+  | readonly JobOptions[];
+
+/**
+ * What pushes jobs: {@linkcode Producer} talks to a server, the test doubles
+ * of `@faktory-ts/faktory/testing` run or collect jobs in memory. Code that
+ * only pushes can take a `JobPusher`, so its tests need no server.
+ *
+ * @example
+ * ```ts
+ * import { defineJob, type JobPusher } from "@faktory-ts/faktory";
+ * const SendEmail = defineJob<[to: string]>("SendEmail", { queue: "mail" });
+ * export async function signUp(jobs: JobPusher, email: string): Promise<string> {
+ *   return await jobs.perform(SendEmail, [email]);
+ * }
+ * ```
+ */
+export interface JobPusher {
+  /** Pushes one job and resolves with its jid (see {@linkcode Producer.perform}). */
+  perform<Args extends readonly unknown[]>(
+    options: PerformOptions<Args>,
+    args: NoInfer<Args>,
+  ): Promise<string>;
+  /** Pushes many jobs of one kind and resolves with their jids (see {@linkcode Producer.performBulk}). */
+  performBulk<Args extends readonly unknown[]>(
+    options: PerformOptions<Args>,
+    argsList: readonly NoInfer<Args>[],
+  ): Promise<string[]>;
+}
+
+/** `defaults`, then the options of a perform call (one or a list), later winning. */
+export function composeOptions<Args extends readonly unknown[]>(
+  defaults: JobOptions,
+  options: PerformOptions<Args>,
+): JobOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new ValidationError(
+      `Invalid options ${show(options)}: pass a job type, job options, or a list of them`,
+    );
+  }
+  return Array.isArray(options)
+    ? mergeOptions(defaults, ...(options as JobOptions[]))
+    : mergeOptions(defaults, options as JobOptions);
+}
+
+/** Runs push middleware around `push`, first one outermost. */
+export function throughMiddleware(
+  middleware: readonly PushMiddleware[],
+  job: JobPayload,
+  push: () => Promise<void>,
+  i = 0,
+): Promise<void> {
+  const m = middleware[i];
+  return m ? m(job, () => throughMiddleware(middleware, job, push, i + 1)) : push();
+}

@@ -1,0 +1,155 @@
+/**
+ * Running a job: its handler's context, the reservation timer that aborts a
+ * job before the server gives up on it, and the hand-over to the reporter.
+ *
+ * @module
+ */
+
+import { JobTimeoutError } from "../errors.ts";
+import type { Handlers, JobContext } from "../handlers.ts";
+import { Job } from "../job.ts";
+import type { Logger } from "../logger.ts";
+import type { JobPayload } from "../payload.ts";
+import type { Slots } from "../slots.ts";
+import type { Carrier } from "./carry.ts";
+import type { Events } from "./events.ts";
+import type { Reporter } from "./reporter.ts";
+
+/**
+ * One job being run or reported: the handler's context, and the outcome
+ * decided by whichever comes first, the handler settling or an abort. The
+ * AbortController is made only when the handler reads `signal`: most never
+ * do, and on Node it is the costliest object of a job.
+ */
+export class Run implements JobContext {
+  readonly outcome: Promise<unknown>;
+  /** Whether an abort, not the handler, decided the outcome. */
+  abortedFirst = false;
+  #settle!: (error: unknown) => void;
+  #decided = false;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  constructor(readonly logger: Logger, readonly wid: string) {
+    this.outcome = new Promise((resolve) => (this.#settle = resolve));
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The handler settled: `error` is what it threw, or undefined. Returns `error`. */
+  finish(error: unknown): unknown {
+    if (!this.#decided) {
+      this.#decided = true;
+      this.#settle(error);
+    }
+    return error;
+  }
+
+  /** Aborts the signal; if the handler is still running, fails the job with `reason`. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    if (!this.#decided) {
+      this.abortedFirst = true;
+      this.finish(reason);
+    }
+  }
+}
+
+/** What the executor runs jobs with. */
+export interface ExecutorParts {
+  readonly handlers: Handlers;
+  readonly slots: Slots;
+  readonly reporter: Reporter;
+  readonly events: Events;
+  readonly wid: string;
+  /** How long before its reservation ends a job's signal aborts, in ms. */
+  readonly reservationMargin: number;
+}
+
+/** Runs fetched jobs, each in a slot, and keeps track of those running. */
+export class Executor {
+  // A Set, not a map by jid: a job pushed twice may run twice at once.
+  readonly #running = new Set<Run>();
+  /** Called when the last running job has been reported, if someone waits for it. */
+  #onIdle: (() => void) | undefined;
+
+  constructor(readonly parts: ExecutorParts) {}
+
+  /** Jobs running (or being reported) now. */
+  get busy(): number {
+    return this.#running.size;
+  }
+
+  /** Resolves once no job is running or being reported. */
+  idle(): Promise<void> {
+    return this.#running.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => (this.#onIdle = resolve));
+  }
+
+  /** Aborts every running job (their signals), failing those whose handlers are still running. */
+  abortAll(reason: () => unknown): void {
+    for (const run of this.#running.values()) run.abort(reason());
+  }
+
+  /**
+   * Runs one job in the slot its fetcher took and reports it; gives the slot
+   * back once the handler has settled. `origin` is the fetcher that brought
+   * it, which may carry the report (carry.ts).
+   */
+  async execute(payload: JobPayload, origin: Carrier): Promise<void> {
+    const { handlers, slots, reporter, events } = this.parts;
+    const job = new Job(payload);
+    const run = new Run(events.logger, this.parts.wid);
+    // The reservation, enforced: the signal aborts and the job is failed
+    // `reservationMargin` before the server would fail it itself.
+    const limit = Math.max(1000, job.reserveFor * 1000 - this.parts.reservationMargin);
+    const timer = setTimeout(() => {
+      run.abort(
+        new JobTimeoutError(
+          `Job ${job.jid} ran for ${limit} ms, too close to its reservation of ${job.reserveFor} s`,
+        ),
+      );
+    }, limit);
+    const started = Date.now();
+    events.emit("start", job);
+    // What the handler threw, or undefined once it succeeded.
+    const handled = handlers.run(job, run).then(
+      () => run.finish(undefined),
+      (e: unknown) => run.finish(e ?? new Error(String(e))),
+    );
+    this.#running.add(run);
+    let slotGiven = false;
+    try {
+      const error = await run.outcome;
+      clearTimeout(timer);
+      // A settled handler frees its slot while its report is under way; the
+      // report may ride on the fetcher waiting for that slot (carry.ts).
+      const carrier = run.abortedFirst ? undefined : origin.available();
+      const reporting = reporter.report(job, error, Date.now() - started, carrier);
+      if (!run.abortedFirst) {
+        slotGiven = true;
+        slots.give(carrier?.signal);
+      }
+      await reporting;
+    } finally {
+      this.#running.delete(run);
+      if (this.#running.size === 0) this.#onIdle?.();
+      // A handler that ignored its abort keeps its slot until it settles.
+      if (!slotGiven) void handled.then(() => slots.give());
+    }
+    if (run.abortedFirst && (await handled) === undefined) {
+      events.logger.warn(`Job ${job.jid} finished after it was failed; it will run again`);
+    }
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The worker: fetches jobs, runs their handlers with bounded concurrency,
+ * reports each outcome, heartbeats, and shuts down without losing a job.
+ *
+ * Where things are:
+ * - this file: the lifecycle (run, quiet, stop), registering handlers, events;
+ * - options.ts: the options, their defaults and checks;
+ * - fetcher.ts: the fetch loops, the queue order, malformed FETCH replies;
+ * - executor.ts: running a job, its context, the reservation timer;
+ * - reporter.ts: ACK and FAIL, and their retries;
+ * - carry.ts: how a report rides ahead of its fetcher's next FETCH;
+ * - heartbeat.ts: BEAT, and the server's quiet and terminate.
+ *
+ * @module
+ */
+
+import type { WorkerState } from "../beat.ts";
+import { type Client, openClient } from "../client.ts";
+import { FaktoryError, WorkerStoppedError } from "../errors.ts";
+import {
+  type HandlerRegistry,
+  Handlers,
+  type JobHandler,
+  type JobMiddleware,
+} from "../handlers.ts";
+import type { JobType } from "../job.ts";
+import { Pool } from "../pool.ts";
+import { Slots } from "../slots.ts";
+import { runtimeOf } from "../runtime/default.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { Events, type WorkerEvents, type WorkerStatus } from "./events.ts";
+import { Executor } from "./executor.ts";
+import { Fetcher, queueOrder } from "./fetcher.ts";
+import { beat } from "./heartbeat.ts";
+import { resolveWorkerOptions, type WorkerOptions, type WorkerSettings } from "./options.ts";
+import { REPORT_GRACE_MS, Reporter } from "./reporter.ts";
+
+/**
+ * Fetches and runs jobs.
+ *
+ * Fetching is decoupled from running: up to `fetchers` connections fetch
+ * while a slot is free, so a slot is filled without waiting behind one
+ * FETCH, and an idle worker waits in FETCH (2 s each) instead of spinning.
+ * A finished job's ACK or FAIL goes ahead of the next FETCH on the
+ * connection that fetched it when that one is waiting for the slot, else
+ * over up to as many connections of their own, opened as needed (the least
+ * busy one each time); heartbeats go over another.
+ *
+ * A handler that ignores its signal keeps its slot until it settles; its
+ * job was already failed when the signal aborted, and its late result is
+ * only logged. `stop` does not wait for such handlers and never ends the
+ * process: the caller decides when to exit.
+ *
+ * @example
+ * ```ts ignore
+ * import { defineJob, Worker } from "@faktory-ts/faktory";
+ * const SendEmail = defineJob<[to: string]>("SendEmail");
+ * const worker = new Worker({ concurrency: 5, handleSignals: true });
+ * worker.register(SendEmail, async (job, { signal }) => {
+ *   await sendEmail(job.args[0], { signal });
+ * });
+ * await worker.run(); // until SIGTERM, SIGINT, or the web UI's "terminate"
+ * ```
+ */
+export class Worker implements AsyncDisposable, HandlerRegistry {
+  readonly #settings: WorkerSettings;
+  readonly #handlers: Handlers;
+  readonly #events: Events;
+  readonly #slots: Slots;
+  #executor: Executor | undefined;
+  #fetchers: Fetcher[] = [];
+  /** Aborted on quiet: no new jobs. */
+  readonly #fetching = new AbortController();
+  #status: WorkerStatus = "idle";
+  #stopped: Promise<void> | undefined;
+  /** Aborts when `stop` is called: `run` winds down. */
+  readonly #stopping = new AbortController();
+  #stopBy = 0;
+  /** Resolves when `run` has closed everything. */
+  #exited!: () => void;
+  readonly #exit = new Promise<void>((resolve) => (this.#exited = resolve));
+
+  /**
+   * Checks the options (a bad queue name or URL throws `ValidationError`
+   * here) but connects only in {@linkcode Worker.run}.
+   */
+  constructor(options: WorkerOptions = {}) {
+    this.#settings = resolveWorkerOptions(options);
+    this.#events = new Events(this.#settings.logger);
+    this.#handlers = new Handlers(this.#settings.middleware);
+    this.#slots = new Slots(this.#settings.concurrency);
+  }
+
+  /** This worker's id, as the server and its web UI show it. */
+  get wid(): string {
+    return this.#settings.wid;
+  }
+
+  /** Where the worker is in its lifecycle. */
+  get status(): WorkerStatus {
+    return this.#status;
+  }
+
+  /** Jobs running now. */
+  get busy(): number {
+    return this.#executor?.busy ?? 0;
+  }
+
+  /**
+   * Registers the handler for a job type (or a plain jobtype name). With a
+   * {@linkcode JobType} the handler's job is typed by its arguments.
+   *
+   * @example
+   * ```ts ignore
+   * worker.register(SendEmail, async (job) => send(job.args[0]));
+   * worker.register("Cleanup", () => cleanup());
+   * ```
+   */
+  register<Args extends readonly unknown[]>(
+    type: JobType<Args> | string,
+    handler: JobHandler<Args>,
+  ): this {
+    this.#handlers.register(type, handler);
+    return this;
+  }
+
+  /**
+   * Adds middleware around every job, inside what was added before.
+   *
+   * @example
+   * ```ts ignore
+   * worker.use(async (job, ctx, next) => { ctx.logger.info(job.jid); await next(); });
+   * ```
+   */
+  use(middleware: JobMiddleware): this {
+    this.#handlers.use(middleware);
+    return this;
+  }
+
+  /**
+   * Listens to an event; returns a function that stops listening. A listener
+   * that throws is logged and does not affect the job.
+   *
+   * @example
+   * ```ts ignore
+   * const off = worker.on("failure", (job, error) => metrics.failed(job.jobtype));
+   * ```
+   */
+  on<K extends keyof WorkerEvents>(
+    event: K,
+    listener: (...args: WorkerEvents[K]) => void,
+  ): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /**
+   * Connects, then fetches and runs jobs until {@linkcode Worker.stop} (or
+   * the server's `terminate`, or a signal with `handleSignals`). Resolves
+   * once the worker has stopped; rejects if it cannot connect at the start.
+   */
+  async run(): Promise<void> {
+    if (this.#status !== "idle") {
+      throw new FaktoryError(`The worker is ${this.#status}; run it only once`);
+    }
+    this.#status = "running";
+    const s = this.#settings;
+    let heartbeat: Client;
+    let pool: Pool;
+    let unsubscribe: () => void;
+    let runtime: Runtime;
+    const opened: (Client | Pool)[] = [];
+    try {
+      runtime = await runtimeOf(s.client.runtime);
+      // The heartbeat connection says HELLO first, so the server sends
+      // quiet/terminate to it; the others only carry the same wid.
+      opened.push(heartbeat = await openClient(s.client, s.signal));
+      // One reporting connection to start with: while the worker is not busy,
+      // reports ride on the fetchers' connections, and the pool grows (up to
+      // one per fetcher) only when they cannot.
+      opened.push(pool = await Pool.connect(s.client, s.fetchers, 1, s.signal));
+      unsubscribe = s.handleSignals ? this.#listenToSignals(runtime) : () => {};
+    } catch (e) {
+      // Nothing was fetched: the worker stops, and what was opened closes.
+      this.#status = "stopped";
+      await Promise.all(opened.map((c) => c.close()));
+      this.#exited();
+      throw e;
+    }
+    const events = this.#events;
+    const reporter = new Reporter(pool, events, () => this.#stopBy);
+    const executor = new Executor({
+      handlers: this.#handlers,
+      slots: this.#slots,
+      reporter,
+      events,
+      wid: s.wid,
+      reservationMargin: s.reservationMargin,
+    });
+    this.#executor = executor;
+    s.logger.info(
+      `Worker ${s.wid} running ${s.concurrency} at once from ${s.queues.join(", ")}`,
+    );
+    const parts = {
+      client: s.client,
+      slots: this.#slots,
+      executor,
+      reporter,
+      events,
+      order: queueOrder(s.queues, s.weights),
+    };
+    this.#fetchers = Array.from(
+      { length: s.fetchers },
+      () => new Fetcher(parts, this.#fetching.signal.aborted),
+    );
+    const fetching = this.#fetchers.map((f) => f.run());
+    const beating = beat(heartbeat, {
+      client: s.client,
+      runtime,
+      events,
+      interval: s.heartbeatInterval,
+      status: () => this.#status,
+      // Wakes up on quiet (to tell the server at once) and on stop.
+      wakeUp: () => this.#fetching.signal.aborted ? this.#stopping.signal : this.#fetching.signal,
+      obey: (state: WorkerState) => state === "quiet" ? this.quiet() : void this.stop(),
+    });
+    await new Promise<void>((resolve) => {
+      if (this.#stopping.signal.aborted) resolve();
+      else this.#stopping.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    unsubscribe();
+    // A FETCH under way when the worker stopped may still bring a job (within
+    // ~2 s): it is ours, so it runs like the others.
+    await Promise.all(fetching);
+    await this.#drain(executor);
+    await beating;
+    await Promise.all([heartbeat.close(), reporter.close()]);
+    this.#status = "stopped";
+    this.#exited();
+    s.logger.info(`Worker ${s.wid} stopped`);
+  }
+
+  /** Stops fetching; running jobs go on. Idempotent; states only move forward. */
+  quiet(): void {
+    if (this.#status !== "running" && this.#status !== "idle") return;
+    this.#status = "quiet";
+    this.#fetching.abort();
+    for (const fetcher of this.#fetchers) fetcher.quiet();
+    this.#settings.logger.info(`Worker ${this.wid} is quiet: no new jobs`);
+    this.#events.emit("state", "quiet");
+  }
+
+  /**
+   * Stops: no new jobs; running jobs get up to `shutdownTimeout` to finish,
+   * then their signals abort and they are failed so the server retries
+   * them; connections close and {@linkcode Worker.run} resolves.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown();
+    return this.#stopped;
+  }
+
+  /** Same as {@linkcode Worker.stop}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.#status === "stopped") return;
+    const wasIdle = this.#status === "idle";
+    this.quiet();
+    this.#status = "stopping";
+    this.#stopBy = Date.now() + this.#settings.shutdownTimeout;
+    this.#events.emit("state", "terminate");
+    this.#stopping.abort();
+    if (wasIdle) {
+      this.#status = "stopped";
+      this.#exited();
+    }
+    await this.#exit;
+  }
+
+  /**
+   * Gives running jobs until the shutdown deadline, then aborts and fails
+   * them. Reports that cannot get through (the server is unreachable) are
+   * given up `REPORT_GRACE_MS` after the deadline, so `stop` never waits for
+   * a reservation to end: the server retries those jobs when it does.
+   */
+  async #drain(executor: Executor): Promise<void> {
+    const { logger, wid } = this.#settings;
+    if (executor.busy > 0) {
+      logger.info(`Worker ${wid} waits for ${executor.busy} job(s) to finish`);
+      await settlesWithin(executor.idle(), this.#stopBy - Date.now());
+    }
+    executor.abortAll(() =>
+      new WorkerStoppedError(`Worker ${wid} stopped before the job finished`)
+    );
+    if (!(await settlesWithin(executor.idle(), this.#stopBy + REPORT_GRACE_MS - Date.now()))) {
+      logger.warn(
+        `Worker ${wid} stops without reporting ${executor.busy} job(s): ` +
+          "the server retries them when their reservations end",
+      );
+    }
+  }
+
+  #listenToSignals(runtime: Runtime): () => void {
+    const offs = [
+      runtime.onSignal("SIGTSTP", () => this.quiet()),
+      runtime.onSignal("SIGTERM", () => void this.stop()),
+      runtime.onSignal("SIGINT", () => void this.stop()),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+}
+
+/** Resolves true if `promise` settles within `ms`; leaves no timer behind. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((
+    resolve,
+  ) => (timer = setTimeout(resolve, Math.max(0, ms), false)));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
