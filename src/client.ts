@@ -328,6 +328,22 @@ export class Client implements AsyncDisposable {
     await this.#connection?.close();
   }
 
+  /**
+   * Closes at once, without waiting for replies: commands still waiting
+   * reject with `ConnectionError`. A FETCH cut off this way may already have
+   * taken a job, which then stays reserved until its `reserve_for` ends.
+   *
+   * @example
+   * ```ts ignore
+   * client.destroy();
+   * ```
+   */
+  destroy(): void {
+    this.#closed = true;
+    this.#attempt?.abort(new ConnectionError("The client is closed"));
+    this.#connection?.destroy(new ConnectionError("The client is closed"));
+  }
+
   /** Same as {@linkcode Client.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();

@@ -119,7 +119,7 @@ describe("client on a real Faktory", () => {
   test("info is typed and reports the server", async () => {
     await using client = await Client.connect({ url: server.url, logger: silentLogger });
     const info = await client.info();
-    assert.match(info.server.faktory_version, /^1\.9\.4/);
+    assert.equal(info.server.faktory_version, server.version);
     assert.equal(typeof info.server.connections, "number");
     assert.equal(typeof info.faktory.total_processed, "number");
     assert.equal(typeof info.faktory.queues, "object");

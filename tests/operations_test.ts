@@ -1,4 +1,4 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   Client,
@@ -11,10 +11,11 @@ import {
   ValidationError,
 } from "../mod.ts";
 import { mutateCommand } from "../src/mutate.ts";
-import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
+import type { FaktoryServer } from "./harness/faktory.ts";
 import { jobsIn } from "./harness/redis.ts";
+import { until } from "./harness/until.ts";
+import { useFaktory } from "./harness/use_faktory.ts";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const decoder = new TextDecoder();
 
 /** A job of its own queue, so that a FETCH returns exactly it. */
@@ -54,18 +55,9 @@ async function inSet(
 const jidsOf = (jobs: readonly JobPayload[]) => jobs.map((j) => j.jid).sort();
 
 describe("MUTATE on a real Faktory", () => {
-  let server: FaktoryServer;
-  let client: Client;
-  before(async () => {
-    server = await startFaktory();
-    client = await Client.connect({ url: server.url, logger: silentLogger });
-  });
-  after(async () => {
-    await client.close();
-    await server.stop();
-  });
-
   test("requeue by jobtype moves dead jobs back to their queue, others stay dead", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     const emails = [await toDead(client, job("SendEmail")), await toDead(client, job("SendEmail"))];
     const other = await toDead(client, job("SendInvoice"));
     assert.deepEqual(await inSet(server, "dead", [...emails, other]), jidsOf([...emails, other]));
@@ -82,6 +74,8 @@ describe("MUTATE on a real Faktory", () => {
   });
 
   test("a glob holding a space matches (the space travels as \\u0020)", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     const spaced = await toRetries(client, job("Greet", { args: ["hello world"] }));
     const dashed = await toRetries(client, job("Greet", { args: ["hello-world"] }));
     const bytes = mutateCommand("discard", "retries", { pattern: "*hello world*" })!;
@@ -96,6 +90,8 @@ describe("MUTATE on a real Faktory", () => {
   });
 
   test("a glob and a jobtype together must both match", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     const a = await toRetries(client, job("SyncUser", { args: ["user-42"] }));
     const b = await toRetries(client, job("SyncUser", { args: ["user-7"] }));
     const c = await toRetries(client, job("SyncOrder", { args: ["user-42"] }));
@@ -104,6 +100,8 @@ describe("MUTATE on a real Faktory", () => {
   });
 
   test("kill moves matching retries to the dead set", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     const doomed = await toRetries(client, job("Flaky"));
     const spared = await toRetries(client, job("Flaky"));
     await client.kill("retries", { jids: [doomed.jid] });
@@ -112,6 +110,8 @@ describe("MUTATE on a real Faktory", () => {
   });
 
   test("kill and requeue on the scheduled set", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     const later = await toScheduled(client, job("Later"));
     const now = await toScheduled(client, job("Later"));
     assert.deepEqual(await inSet(server, "scheduled", [later, now]), jidsOf([later, now]));
@@ -124,6 +124,8 @@ describe("MUTATE on a real Faktory", () => {
   });
 
   test("discard by jids removes only those jobs", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     const jobs = [
       await toDead(client, job("Gone")),
       await toDead(client, job("Gone")),
@@ -134,6 +136,8 @@ describe("MUTATE on a real Faktory", () => {
   });
 
   test("clear empties a set and only that set", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     await toRetries(client, job("ClearMe"));
     const dead = await toDead(client, job("ClearMe"));
     await client.clear("retries");
@@ -143,6 +147,8 @@ describe("MUTATE on a real Faktory", () => {
   });
 
   test("bad filters and sets are refused before anything is sent; empty jids send nothing", async () => {
+    await using faktory = await useFaktory();
+    const { client } = faktory;
     const before = (await client.info()).server.command_count;
     const set = "dead" as const;
     // deno-fmt-ignore
@@ -168,18 +174,9 @@ describe("MUTATE on a real Faktory", () => {
 });
 
 describe("QUEUE on a real Faktory", () => {
-  let server: FaktoryServer;
-  let client: Client;
-  before(async () => {
-    server = await startFaktory();
-    client = await Client.connect({ url: server.url, logger: silentLogger });
-  });
-  after(async () => {
-    await client.close();
-    await server.stop();
-  });
-
   test("a paused queue is skipped by FETCH and keeps its jobs; resumed, its job is fetched", async () => {
+    await using faktory = await useFaktory();
+    const { client } = faktory;
     const waiting = job("Paused", { queue: "pausable" });
     await client.push(waiting);
     await client.pauseQueues(["pausable"]);
@@ -191,6 +188,8 @@ describe("QUEUE on a real Faktory", () => {
   });
 
   test('"*" pauses and resumes every queue', async () => {
+    await using faktory = await useFaktory();
+    const { client } = faktory;
     const a = job("All", { queue: "all-a" });
     const b = job("All", { queue: "all-b" });
     await client.push(a);
@@ -207,6 +206,8 @@ describe("QUEUE on a real Faktory", () => {
   });
 
   test("remove deletes the queue and its jobs", async () => {
+    await using faktory = await useFaktory();
+    const { client } = faktory;
     await client.push(job("Removed", { queue: "doomed" }));
     await client.push(job("Removed", { queue: "doomed" }));
     await client.push(job("Kept", { queue: "kept" }));
@@ -218,16 +219,22 @@ describe("QUEUE on a real Faktory", () => {
   });
 
   test("latency grows while a job waits; unknown queues read 0", async () => {
+    await using faktory = await useFaktory();
+    const { client } = faktory;
     await client.push(job("Slow", { queue: "slow" }));
     const first = await client.queueLatency(["slow", "never-used"]);
-    await sleep(1_200);
-    const second = await client.queueLatency(["slow"]);
     assert.equal(first["never-used"], 0);
     assert.ok(first["slow"]! >= 0 && first["slow"]! < 1, `first read ${first["slow"]}`);
-    assert.ok(second["slow"]! >= first["slow"]! + 1, `${second["slow"]} after ${first["slow"]}`);
+    await until(
+      async () => (await client.queueLatency(["slow"]))["slow"]! >= first["slow"]! + 1,
+      5_000,
+      "the latency grown by a second",
+    );
   });
 
   test("the namespace prefixes queue names, and '*' stays within the namespace", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     await using spaced = await Client.connect({ url: `${server.url}/ns1.`, logger: silentLogger });
     const inside = job("Ns", { queue: "jobs" });
     const outside = job("Ns", { queue: "jobs" });
@@ -257,6 +264,8 @@ describe("QUEUE on a real Faktory", () => {
   });
 
   test("QUEUE without a queue or with a bad name is refused before anything is sent", async () => {
+    await using faktory = await useFaktory();
+    const { client } = faktory;
     const before = (await client.info()).server.command_count;
     // deno-fmt-ignore
     const refused: [Promise<unknown>, RegExp][] = [
@@ -276,8 +285,8 @@ describe("QUEUE on a real Faktory", () => {
   });
 
   test("info helpers: queue sizes and job counts", async () => {
-    await using own = await startFaktory();
-    await using fresh = await Client.connect({ url: own.url, logger: silentLogger });
+    await using faktory = await useFaktory();
+    const fresh = faktory.client;
     await fresh.push(job("Count", { queue: "one" }));
     await fresh.push(job("Count", { queue: "two" }));
     await fresh.push(job("Count", { queue: "two" }));
