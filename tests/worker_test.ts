@@ -295,78 +295,6 @@ describe("worker on a real Faktory", () => {
     await worker.stop();
   });
 
-  test("quiet stops fetching; running jobs finish", async () => {
-    await using faktory = await useFaktory();
-    let done = 0;
-    await using worker = faktory.startWorker(
-      { queues: ["w-quiet"] },
-      (w) => w.register("Q", () => void done++),
-    );
-    await faktory.client.push({
-      jid: crypto.randomUUID(),
-      jobtype: "Q",
-      args: [],
-      queue: "w-quiet",
-    });
-    await until(() => done === 1);
-    worker.quiet();
-    assert.equal(worker.status, "quiet");
-    // The fetchers close once the FETCH each had sent comes back; the
-    // heartbeat and reporting connections stay, and so does ours.
-    const connections = async () => (await faktory.client.info()).server.connections;
-    await until(async () => (await connections()) === 3, 10_000, "the fetchers closed");
-    await faktory.client.push({
-      jid: crypto.randomUUID(),
-      jobtype: "Q",
-      args: [],
-      queue: "w-quiet",
-    });
-    assert.equal(await faktory.queueSize("w-quiet"), 1);
-    assert.equal(worker.status, "quiet");
-    assert.equal(done, 1);
-  });
-
-  test("stop lets short jobs finish, then aborts and FAILs the rest; run resolves", async () => {
-    await using faktory = await useFaktory();
-    const signals: AbortSignal[] = [];
-    let quick = 0;
-    await using worker = faktory.startWorker(
-      { queues: ["w-stop"], concurrency: 4, shutdownTimeout: 500 },
-      (w) => {
-        w.register("Quick", async () => {
-          await new Promise((r) => setTimeout(r, 100));
-          quick++;
-        });
-        w.register("Forever", (_job, ctx) => {
-          signals.push(ctx.signal);
-          return new Promise(() => {}); // ignores its signal
-        });
-      },
-    );
-    const forever = await faktory.client.push({
-      jid: crypto.randomUUID(),
-      jobtype: "Forever",
-      args: [],
-      queue: "w-stop",
-    });
-    await faktory.client.push({
-      jid: crypto.randomUUID(),
-      jobtype: "Quick",
-      args: [],
-      queue: "w-stop",
-    });
-    await until(() => signals.length === 1 && worker.busy === 2);
-    const start = Date.now();
-    await worker.stop();
-    await worker.running;
-    assert.equal(worker.status, "stopped");
-    assert.equal(quick, 1, "the short job finished");
-    assert.ok(signals[0]!.aborted, "the long job's signal aborted");
-    assert.ok(Date.now() - start < 5_000);
-    const retry = (await jobsIn(faktory.server, "retries")).find((j) => j.jid === forever);
-    assert.equal((retry?.failure as Record<string, unknown>).errtype, "WorkerStoppedError");
-  });
-
   test("a finished job's ACK goes ahead of its fetcher's next FETCH, in the same write", async () => {
     await using faktory = await useFaktory();
     await using proxy = await startProxy(faktory.server);
@@ -393,57 +321,6 @@ describe("worker on a real Faktory", () => {
       const ack = `ACK {"jid":"${jid}"}\r\nFETCH w-carry\r\n`;
       assert.ok(sent.some((chunk) => chunk.includes(ack)), `no chunk holds ${JSON.stringify(ack)}`);
     }
-  });
-
-  /**
-   * A worker idle in FETCH, seen through a proxy, as `stop` is called and a
-   * job is pushed at once: the server hands it to that FETCH.
-   */
-  async function stopWhileFetching(abandonFetchOnStop: boolean) {
-    await using faktory = await useFaktory();
-    await using proxy = await startProxy(faktory.server);
-    let fetches = 0;
-    proxy.tap((chunk) =>
-      void (fetches += new TextDecoder().decode(chunk).split("FETCH ").length - 1)
-    );
-    const ran: string[] = [];
-    await using worker = faktory.startWorker(
-      { url: proxy.url, queues: ["w-late"], concurrency: 1, abandonFetchOnStop },
-      (w) => w.register("Late", (job) => void ran.push(job.jid)),
-    );
-    await until(() => fetches > 0, 10_000, "a FETCH sent");
-    const start = Date.now();
-    const stopped = worker.stop();
-    const jid = await faktory.client.push({
-      jid: randomJid(),
-      jobtype: "Late",
-      args: [],
-      queue: "w-late",
-    });
-    await stopped;
-    const { faktory: counts } = await faktory.client.info();
-    return {
-      jid,
-      ran,
-      took: Date.now() - start,
-      queued: counts.queues["w-late"] ?? 0,
-      working: counts.sets.working,
-    };
-  }
-
-  test("stop lets a FETCH under way end: a job it brings runs and is ACKed", async () => {
-    const { jid, ran, queued, working } = await stopWhileFetching(false);
-    assert.deepEqual(ran, [jid]);
-    assert.equal(queued, 0);
-    assert.equal(working, 0, "nothing left reserved");
-  });
-
-  test("abandonFetchOnStop: stop does not wait out the FETCH; a job it takes stays reserved", async () => {
-    const { ran, took, queued, working } = await stopWhileFetching(true);
-    assert.ok(took < 1_500, `stop took ${took} ms`);
-    assert.deepEqual(ran, []);
-    // The server's FETCH still takes the job, and reserves it for a connection that is gone.
-    assert.equal(queued + working, 1, "the job is queued or reserved");
   });
 
   test("bad worker options are refused at construction", () => {
