@@ -352,9 +352,10 @@ export class Client implements AsyncDisposable {
   #prepare(job: JobPayload): JobPayload {
     validatePayload(job);
     const ns = this.#options.namespace;
-    // Always send retry: Faktory 1.9.4's PUSH decodes a job's retry through a
-    // pointer to its global default, so one push with an explicit retry
-    // (say -1) silently becomes the default for every later job without one.
+    // Always send retry: Faktory's PUSH (1.9.4 and 1.10.0 alike) decodes a
+    // job's retry through a pointer to its global default, so one push with an
+    // explicit retry (say -1) silently becomes the default for every later
+    // job without one.
     if (ns === undefined && job.retry !== undefined) return job;
     return {
       ...job,
@@ -671,7 +672,10 @@ export class Client implements AsyncDisposable {
     if (command !== null) await this.#send(command, "MUTATE");
   }
 
-  /** Validated, namespaced queue names; at least one (QUEUE without one crashes the server). */
+  /**
+   * Validated, namespaced queue names; at least one: QUEUE without one
+   * crashes Faktory 1.9.4 (1.10.0 answers `-ERR internal error`).
+   */
   #queueNames(queues: readonly string[], method: string): string[] {
     if (!Array.isArray(queues) || queues.length === 0) {
       throw new ValidationError(
