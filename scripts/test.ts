@@ -5,8 +5,9 @@
  *
  * Passes: the suite on Deno, Bun and Node (Node against the npm build) with
  * the default Faktory (scripts/faktory, 1.10.0; `FAKTORY_BIN` overrides it),
- * and `compat`, the suite on Bun against each compatibility build
- * (scripts/faktory-X.Y.Z, today 1.9.4). Each pass runs its test files in
+ * `compat`, the suite on Bun against each compatibility build
+ * (scripts/faktory-X.Y.Z, today 1.9.4), and `bench`, the bench smoke test
+ * (see ONE_PASS). Each pass runs its test files in
  * parallel (the runner's own option), and a few passes and the packaging
  * checks run at once; each writes its output to build/reports/<name>.log,
  * shown in full if it fails. The summary has a line per step and pass (the
@@ -21,7 +22,7 @@
  * The soak test is its own step: `deno task soak` (.ci/run runs it after this).
  *
  * Usage: deno task test [-- options] [test files...]
- *   --only NAME           only these passes: deno, bun, node, compat
+ *   --only NAME           only these passes: deno, bun, node, compat, bench
  *                         (repeatable, or a comma list; the packaging checks
  *                         run only when every pass does)
  *   --skip-check          skip `deno task check`
@@ -65,17 +66,20 @@ import {
 } from "./shared.ts";
 
 type Runtime = "deno" | "bun" | "node";
-const PASS_NAMES = ["deno", "bun", "node", "compat"] as const;
+const PASS_NAMES = ["deno", "bun", "node", "compat", "bench"] as const;
 type PassName = typeof PASS_NAMES[number];
 /** The runtime of the compatibility passes: the fastest of the three to run the suite. */
 const COMPAT_RUNTIME: Runtime = "bun";
 /**
  * Test files that run in one pass only, so that no pass reports them as
- * skipped: the bench smoke test starts every runtime itself, and the export
- * check needs the npm/ just built, which only the Node pass is sure to follow.
+ * skipped. The bench smoke test starts every runtime itself, keeping both
+ * cores busy for a minute: it is a pass of its own (on Deno), run after the
+ * others, so it does not starve their timing-sensitive tests (password
+ * handshakes must finish within the server's 2 s). The export check needs
+ * the npm/ just built, which only the Node pass is sure to follow.
  */
 const ONE_PASS: Record<string, PassName> = {
-  "tests/bench_test.ts": "deno",
+  "tests/bench_test.ts": "bench",
   "tests/exports_test.ts": "node",
 };
 
@@ -84,8 +88,8 @@ Deno.chdir(root);
 
 // ---- arguments -----------------------------------------------------------------
 
-const usage = `usage: deno task test [--only deno|bun|node|compat]... [--skip-check] [--skip-deps]
-                      [--skip-build] [--files-at-once N] [--jobs-at-once N]
+const usage = `usage: deno task test [--only deno|bun|node|compat|bench]... [--skip-check]
+                      [--skip-deps] [--skip-build] [--files-at-once N] [--jobs-at-once N]
                       [--timeout-minutes N] [test files...]`;
 
 function fail(message: string): never {
@@ -443,13 +447,30 @@ function passJob(name: string, runtime: Runtime, server: Server, files: string[]
   };
 }
 
+/**
+ * The test files, longest first by the last run's JUnit reports (Deno's and
+ * Bun's name the files), so that no long file starts last and holds up the
+ * end of a pass.
+ */
 async function testFiles(): Promise<string[]> {
   if (paths.length > 0) return [...new Set(paths.map((p) => p.replace(/^\.\//, "")))];
   const files: string[] = [];
   for await (const entry of Deno.readDir(`${root}/tests`)) {
     if (entry.isFile && entry.name.endsWith("_test.ts")) files.push(`tests/${entry.name}`);
   }
-  return files.sort();
+  const seconds = new Map<string, number>();
+  for (const report of ["deno", "bun"]) {
+    const xml = await Deno.readTextFile(`${reports}/${report}.xml`).catch(() => "");
+    // Bun: a test suite per file; Deno: a file's top-level tests.
+    const suites = xml.matchAll(/<testsuite name="(tests\/[^"]+)"[^>]*? time="([\d.]+)"/g);
+    const tests = xml.matchAll(/<testcase [^>]*classname="\.\/(tests\/[^"]+)" time="([\d.]+)"/g);
+    const sum = new Map<string, number>();
+    for (const [, file, time] of [...suites, ...tests]) {
+      sum.set(file!, (sum.get(file!) ?? 0) + Number(time));
+    }
+    for (const [file, time] of sum) seconds.set(file, Math.max(seconds.get(file) ?? 0, time));
+  }
+  return files.sort((a, b) => (seconds.get(b) ?? 0) - (seconds.get(a) ?? 0) || a.localeCompare(b));
 }
 
 // ---- main ----------------------------------------------------------------------
@@ -483,9 +504,9 @@ for (const name of selected) {
     }
   } else if (name === "node" && !built) {
     results.push({ name, ok: false, time: "0.0s", note: "not run: build:npm failed" });
-  } else {
-    const server = await defaultServer();
-    if (forPass(name).length > 0) jobs.push(passJob(name, name, server, forPass(name)));
+  } else if (forPass(name).length > 0) {
+    const runtime = name === "bench" ? "deno" : name;
+    jobs.push(passJob(name, runtime, await defaultServer(), forPass(name)));
   }
 }
 // The packaging checks run with the whole suite only.
