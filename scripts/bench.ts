@@ -42,8 +42,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { bin, err, out, root } from "./shared.ts";
+import { bin, err, out, parseCommandLine, root, usageError } from "./shared.ts";
 import { measure } from "./bench/measure.ts";
 import { renderMarkdown, renderSvg, summarize } from "./bench/render.ts";
 import { CLIENT_IDS, type Results, SCENARIO_IDS } from "./bench/results.ts";
@@ -51,35 +50,20 @@ import { CLIENT_IDS, type Results, SCENARIO_IDS } from "./bench/results.ts";
 const usage = `usage: deno task bench [--quick] [--rss-check] [--repeat N] [--clients a,b]
                        [--scenarios a,b] [--out DIR] [--skip-build] [--from FILE]`;
 
-function fail(message: string): never {
-  err(`error: ${message}\n${usage}`);
-  Deno.exit(2);
-}
+const fail = (message: string) => usageError(usage, message);
 
-const { values: opts } = (() => {
-  try {
-    return parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      options: {
-        quick: { type: "boolean", default: false },
-        "rss-check": { type: "boolean", default: false },
-        repeat: { type: "string", default: "1" },
-        clients: { type: "string", default: "" },
-        scenarios: { type: "string", default: "" },
-        out: { type: "string" },
-        from: { type: "string" },
-        "skip-build": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    fail(e instanceof Error ? e.message : String(e));
-  }
-})();
-if (opts.help) {
-  out(usage);
-  Deno.exit(0);
-}
+const { values: opts } = parseCommandLine(usage, {
+  options: {
+    quick: { type: "boolean", default: false },
+    "rss-check": { type: "boolean", default: false },
+    repeat: { type: "string", default: "1" },
+    clients: { type: "string", default: "" },
+    scenarios: { type: "string", default: "" },
+    out: { type: "string" },
+    from: { type: "string" },
+    "skip-build": { type: "boolean", default: false },
+  },
+});
 /** A comma list of known names. */
 function names(value: string, known: readonly string[]): Set<string> {
   const list = value.split(",").map((s) => s.trim()).filter(Boolean);

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
 /** The repository root. */
 export const root = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(
   /\/$/,
@@ -111,4 +113,31 @@ export async function faktoryVersion(binary: string): Promise<string> {
   const version = /^Faktory (\S+)/m.exec(text)?.[1];
   if (version === undefined) throw new Error(`${binary} -v printed no version:\n${text}`);
   return version;
+}
+
+/** Prints `usage` after the error and exits 2 (bad usage). */
+export function usageError(usage: string, message: string): never {
+  err(`error: ${message}\n${usage}`);
+  Deno.exit(2);
+}
+
+/**
+ * The script's arguments, parsed by `node:util` `parseArgs` with `config`
+ * (`args` is Deno.args without a `--`). `-h`/`--help` prints `usage` and
+ * exits 0; a bad option prints it and exits 2.
+ */
+export function parseCommandLine<T extends Omit<ParseArgsConfig, "args">>(
+  usage: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  const args = Deno.args.filter((a) => a !== "--");
+  if (args.includes("-h") || args.includes("--help")) {
+    out(usage);
+    Deno.exit(0);
+  }
+  try {
+    return parseArgs({ ...config, args }) as ReturnType<typeof parseArgs<T>>;
+  } catch (e) {
+    usageError(usage, e instanceof Error ? e.message : String(e));
+  }
 }

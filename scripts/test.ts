@@ -49,7 +49,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   bin,
   err,
@@ -59,10 +58,12 @@ import {
   loadAverage,
   out,
   outBytes,
+  parseCommandLine,
   root,
   run,
   seconds,
   toolPath,
+  usageError,
 } from "./shared.ts";
 
 type Runtime = "deno" | "bun" | "node";
@@ -92,38 +93,23 @@ const usage = `usage: deno task test [--only deno|bun|node|compat|bench]... [--s
                       [--skip-deps] [--skip-build] [--files-at-once N] [--jobs-at-once N]
                       [--timeout-minutes N] [test files...]`;
 
-function fail(message: string): never {
-  err(`error: ${message}\n${usage}`);
-  Deno.exit(2);
-}
+const fail = (message: string) => usageError(usage, message);
 
-const { values: opts, positionals: paths } = (() => {
-  try {
-    return parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      allowPositionals: true,
-      options: {
-        only: { type: "string", multiple: true, default: [] },
-        "skip-check": { type: "boolean", default: false },
-        "skip-deps": { type: "boolean", default: false },
-        "skip-build": { type: "boolean", default: false },
-        "files-at-once": { type: "string", default: "3" },
-        "jobs-at-once": { type: "string", default: "2" },
-        "timeout-minutes": {
-          type: "string",
-          default: Deno.env.get("TEST_TIMEOUT_MINUTES") ?? "30",
-        },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    fail(e instanceof Error ? e.message : String(e));
-  }
-})();
-if (opts.help) {
-  out(usage);
-  Deno.exit(0);
-}
+const { values: opts, positionals: paths } = parseCommandLine(usage, {
+  allowPositionals: true,
+  options: {
+    only: { type: "string", multiple: true, default: [] },
+    "skip-check": { type: "boolean", default: false },
+    "skip-deps": { type: "boolean", default: false },
+    "skip-build": { type: "boolean", default: false },
+    "files-at-once": { type: "string", default: "3" },
+    "jobs-at-once": { type: "string", default: "2" },
+    "timeout-minutes": {
+      type: "string",
+      default: Deno.env.get("TEST_TIMEOUT_MINUTES") ?? "30",
+    },
+  },
+});
 const count = (name: string, value: string) => {
   const n = Number(value);
   if (!(n > 0)) fail(`--${name} must be a positive number`);
