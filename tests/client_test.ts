@@ -191,6 +191,17 @@ describe("client on a real Faktory", () => {
     assert.equal(typeof (await client.info()).now, "string");
   });
 
+  test("destroy rejects a FETCH under way at once and refuses later commands", async () => {
+    const client = await Client.connect({ url: server.url, logger: silentLogger });
+    const fetching = client.fetch(["nothing-here"]).catch((e) => e);
+    const start = Date.now();
+    client.destroy();
+    assert.ok((await fetching) instanceof ConnectionError);
+    assert.ok(Date.now() - start < 1_000, "without waiting for the server's FETCH wait");
+    await assert.rejects(client.info(), ConnectionError);
+    await client.close();
+  });
+
   test("close sends END and later commands are refused", async () => {
     const client = await Client.connect({ url: server.url, logger: silentLogger });
     await client.close();
