@@ -55,6 +55,7 @@ import {
   bin,
   err,
   exists,
+  type FaktoryPin,
   faktoryPin,
   faktoryVersion,
   loadAverage,
@@ -311,32 +312,22 @@ function taskJob(task: string): Job {
 
 // ---- passes --------------------------------------------------------------------
 
-interface Server {
-  binary: string;
-  /** The version the pass must see. */
-  version: string;
-}
-
-/** The server of the default passes: `FAKTORY_BIN`, else the build of scripts/faktory. */
-async function defaultServer(): Promise<Server> {
-  const override = Deno.env.get("FAKTORY_BIN");
-  if (override) return { binary: override, version: await faktoryVersion(override) };
-  const pin = await faktoryPin("faktory");
-  return { binary: pin.binary, version: pin.version };
+/**
+ * The server of the default passes and the version they must see: the build
+ * of scripts/faktory, or `FAKTORY_BIN` and what it says it is.
+ */
+async function defaultServer(): Promise<FaktoryPin> {
+  const binary = Deno.env.get("FAKTORY_BIN");
+  return binary ? { binary, version: await faktoryVersion(binary) } : await faktoryPin("faktory");
 }
 
 /** The compatibility builds: one pass per scripts/faktory-X.Y.Z. */
-async function compatServers(): Promise<Server[]> {
+async function compatServers(): Promise<FaktoryPin[]> {
   const dirs: string[] = [];
   for await (const entry of Deno.readDir(`${root}/scripts`)) {
     if (entry.isDirectory && entry.name.startsWith("faktory-")) dirs.push(entry.name);
   }
-  return await Promise.all(
-    dirs.sort().map(async (dir) => {
-      const pin = await faktoryPin(dir);
-      return { binary: pin.binary, version: pin.version };
-    }),
-  );
+  return await Promise.all(dirs.sort().map(faktoryPin));
 }
 
 /** Compiles tests/ for Node and points build/node/{mod.js,src} at npm/esm/. */
@@ -412,7 +403,7 @@ function testCommand(
   }
 }
 
-function passJob(name: string, runtime: Runtime, server: Server, files: string[]): Job {
+function passJob(name: string, runtime: Runtime, server: FaktoryPin, files: string[]): Job {
   const label = `Faktory ${server.version} on ${runtime}`;
   return {
     name,
