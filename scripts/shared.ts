@@ -87,9 +87,8 @@ export async function capture(cmd: string, args: readonly string[], cwd = root):
   return text.trim();
 }
 
-/** A Faktory server build: a pinned Go module and the binary install_deps.sh builds from it. */
+/** A Faktory binary and its version, e.g. "1.10.0". */
 export interface FaktoryPin {
-  /** e.g. "1.10.0", from the module's go.mod. */
   readonly version: string;
   readonly binary: string;
 }
