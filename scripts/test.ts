@@ -40,7 +40,7 @@
  * each runner's JUnit report):
  * - Deno: `deno test -A --parallel` (DENO_JOBS files at once); `--no-check`
  *   after the check step, which type-checked tests/ already.
- * - Bun: `bun test --parallel=N --timeout 60000 ./<files>`. The `./` matters:
+ * - Bun: `bun test --parallel=N --timeout=180000 ./<files>`. The `./` matters:
  *   without it Bun treats arguments as substring filters.
  * - Node: tsc -p tsconfig.tests.json compiles tests/ to build/node/tests/*.js;
  *   build/node/mod.js and build/node/src are symlinks into npm/esm/, so the
@@ -384,8 +384,9 @@ function testCommand(
       return [`${bin}/bun`, [
         "test",
         `--parallel=${n}`,
-        // Bun's default per-test (and hook) timeout is 5 s; the others have none.
-        "--timeout=60000",
+        // Bun's default per-test (and hook) timeout is 5 s; the others have
+        // none. Beside other passes, the longest tests take over a minute.
+        "--timeout=180000",
         "--reporter=junit",
         `--reporter-outfile=${junit}`,
         ...files.map((f) => `./${f}`),
