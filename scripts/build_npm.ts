@@ -13,8 +13,8 @@
  * @module
  */
 
-const root = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
-const bin = `${root}/node_modules/.bin`;
+import { bin, exists, root, toolPath } from "./shared.ts";
+
 const outDir = `${root}/npm`;
 
 // deno.json's lib has no `console`; write to the streams directly.
@@ -28,19 +28,9 @@ function fail(msg: string): never {
 
 async function run(cmd: string, args: string[]): Promise<void> {
   log(`$ ${cmd.replace(`${bin}/`, "")} ${args.join(" ")}`);
-  const env = { PATH: `${bin}:${Deno.env.get("PATH") ?? ""}` };
+  const env = { PATH: toolPath };
   const { code } = await new Deno.Command(cmd, { args, cwd: root, env }).spawn().status;
   if (code !== 0) fail(`${cmd.replace(`${bin}/`, "")} exited with code ${code}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 interface DenoJson {

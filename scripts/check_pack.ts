@@ -20,9 +20,8 @@
  */
 
 import { startFaktory } from "../tests/harness/faktory.ts";
+import { bin, root, toolPath } from "./shared.ts";
 
-const root = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
-const bin = `${root}/node_modules/.bin`;
 const args = new Set(Deno.args);
 for (const arg of args) {
   if (!["--skip-build", "--skip-bun", "--keep"].includes(arg)) {
@@ -44,7 +43,7 @@ function check(ok: unknown, msg: string): asserts ok {
   if (!ok) throw new CheckFailed(msg);
 }
 
-const PATH = `${bin}:${Deno.env.get("PATH") ?? ""}`;
+const PATH = toolPath;
 
 /** Runs a command to its end (at most `seconds`); throws with its output if it fails. */
 async function run(

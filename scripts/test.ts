@@ -1,243 +1,157 @@
 /**
  * Runs the whole test pipeline (`deno task test`):
  *
- *   check -> install_deps.sh -> build:npm -> tests on Deno, Bun and Node -> check:jsr
- *   -> check:pack -> soak
+ *   check -> install_deps.sh -> build:npm -> the passes below -> check:jsr, check:pack
  *
- * one after the other (the machine has 2 cores), streaming their output, then
- * prints one line per step and runtime and, last, `N passed, K failed` alone
- * on a line (CI reads it). Exits non-zero if any step or runtime failed or a
- * runtime ran no test. Failed steps (check, deps, build) count as failures.
+ * Passes: the suite on Deno, Bun and Node (Node against the npm build) with
+ * the default Faktory (scripts/faktory, 1.10.0; `FAKTORY_BIN` overrides it),
+ * `compat`, the suite on Bun against each compatibility build
+ * (scripts/faktory-X.Y.Z, today 1.9.4), `workerd`, the Cloudflare Workers
+ * tests (driven by Deno, they run Workers in workerd from npm), and `bench`,
+ * the bench smoke test (see ONE_PASS). Each pass runs its test files in parallel (the runner's
+ * own option), longest first; Node's pass runs alone (see PASS_NAMES), then
+ * the other passes and the packaging checks two at a time. Each writes its
+ * output to build/reports/<name>.log,
+ * shown in full if it fails. The summary has a line per step and pass (the
+ * server version, counts, time), a line per server version, and last
+ * `N passed, K failed` alone on a line (CI reads it). Exits non-zero if
+ * anything failed or a pass ran no test.
  *
- * Usage: deno task test [-- options] [test files or directories...]
- *   --only deno|bun|node|workerd  only these passes (repeatable, or a comma list)
- *   --skip-check           skip `deno task check`
- *   --skip-deps            skip `bash scripts/install_deps.sh`
- *   --skip-build           skip `deno task build:npm` (Node then runs the existing npm/)
- *   --skip-soak            skip the soak step (`scripts/soak.ts --jobs 20000` on Deno,
- *                          ~3 min, run after the tests when no file or dir is given)
- *   --timeout-minutes N    kill a runtime's whole process group after N minutes
- *                          (default: $TEST_TIMEOUT_MINUTES or 30)
- *   files / dirs           default tests/; dirs are searched for *_test.ts
+ * Each pass gets `FAKTORY_BIN` and `FAKTORY_EXPECT_VERSION`; the harness
+ * refuses a binary of another version and checks INFO's faktory_version, so
+ * the version in the summary is the one the tests saw.
  *
- * How each runtime runs the suite (tests/**\/*_test.ts, node:test + node:assert):
- * - Deno: `deno test -A <files>`; counts from its JUnit report (leaf tests,
- *   i.e. `it`s rather than their `describe`).
- * - Bun: `bun test --timeout 60000 ./<files>`. The `./` matters: without it
- *   Bun treats arguments as substring filters and also picks up build/node.
+ * The soak test is its own step: `deno task soak` (.ci/run runs it after this).
+ *
+ * Usage: deno task test [-- options] [test files...]
+ *   --only NAME           only these passes: deno, bun, node, workerd, compat, bench
+ *                         (repeatable, or a comma list; the packaging checks
+ *                         run only when every pass does)
+ *   --skip-check          skip `deno task check`
+ *   --skip-deps           skip `bash scripts/install_deps.sh`
+ *   --skip-build          skip `deno task build:npm` (Node then runs the existing npm/)
+ *   --files-at-once N     test files each pass runs at once (default 3)
+ *   --jobs-at-once N      passes and packaging checks run at once (default 2)
+ *   --timeout-minutes N   stop a pass (its whole process group) after N minutes
+ *                         (default: $TEST_TIMEOUT_MINUTES or 15; a test file
+ *                         whose failed test left a handle open never ends)
+ *   test files            default: every tests/*_test.ts
+ *
+ * How each runtime runs the suite (node:test + node:assert; counts come from
+ * each runner's JUnit report):
+ * - Deno: `deno test -A --parallel` (DENO_JOBS files at once); `--no-check`
+ *   after the check step, which type-checked tests/ already.
+ * - Bun: `bun test --parallel=N --timeout=180000 ./<files>`. The `./` matters:
+ *   without it Bun treats arguments as substring filters.
  * - Node: tsc -p tsconfig.tests.json compiles tests/ to build/node/tests/*.js;
  *   build/node/mod.js and build/node/src are symlinks into npm/esm/, so the
  *   compiled tests' `../mod.js` / `../src/x.js` imports load the npm build
- *   itself (Node resolves symlinks to real paths: one module instance).
- *   Node 20's --test does not take globs, so files are passed one by one.
- * - workerd: the files ONE_PASS gives it (tests/cloudflare_test.ts), run as
- *   on Deno; they start workerd themselves, so their count shows apart.
+ *   itself (Node resolves symlinks to real paths: one module instance). Then
+ *   `node --test --test-concurrency=N`.
  *
  * @module
  */
 
-const RUNTIMES = ["deno", "bun", "node", "workerd"] as const;
-type RuntimeName = typeof RUNTIMES[number];
+import {
+  bin,
+  err,
+  exists,
+  type FaktoryPin,
+  faktoryPin,
+  faktoryVersion,
+  loadAverage,
+  out,
+  outBytes,
+  parseCommandLine,
+  root,
+  run,
+  seconds,
+  toolPath,
+  usageError,
+} from "./shared.ts";
 
-const root = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
-const bin = `${root}/node_modules/.bin`;
+type Runtime = "deno" | "bun" | "node";
+/**
+ * The passes, in the order they start. Node's runs first and alone: its
+ * password handshakes are the slowest (see ONE_AT_A_TIME). The bench smoke
+ * test comes last.
+ */
+const PASS_NAMES = ["node", "bun", "deno", "workerd", "compat", "bench"] as const;
+type PassName = typeof PASS_NAMES[number];
+/** The runtime of the compatibility passes: the fastest of the three to run the suite. */
+const COMPAT_RUNTIME: Runtime = "bun";
+/**
+ * Test files that run in one pass only, so that no pass reports them as
+ * skipped. The bench smoke test starts every runtime itself, keeping both
+ * cores busy for a minute: it is a pass of its own (on Deno), run after the
+ * others, so it does not starve their timing-sensitive tests (password
+ * handshakes must finish within the server's 2 s). The export check needs
+ * the npm/ just built, which only the Node pass is sure to follow.
+ */
+const ONE_PASS: Record<string, PassName> = {
+  "tests/bench_test.ts": "bench",
+  "tests/cloudflare_test.ts": "workerd",
+  "tests/exports_test.ts": "node",
+};
+
+/**
+ * Files full of password handshakes, which Node and Deno run one at a time
+ * after their other files: they hash with one Web Crypto call per SHA-256
+ * round (thousands per handshake, 0.3-0.8 s when idle), and beside other
+ * test files a handshake misses Faktory's 2 s HELLO deadline. Bun hashes in
+ * ~50 ms. (A synchronous SHA-256 from the runtime takes ~40 ms on all three.)
+ */
+const ONE_AT_A_TIME = new Set([
+  "tests/cli_test.ts",
+  "tests/client_test.ts",
+  "tests/security_test.ts",
+]);
+
 const reports = `${root}/build/reports`;
 Deno.chdir(root);
 
-// deno.json's lib has no `console`; write to the streams directly.
-const encoder = new TextEncoder();
-function writeAll(stream: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
-  let written = 0;
-  while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
-}
-const out = (msg = "") => writeAll(Deno.stdout, encoder.encode(`${msg}\n`));
-const err = (msg: string) => writeAll(Deno.stderr, encoder.encode(`${msg}\n`));
-
-function usage(code: number): never {
-  out("usage: deno task test [--only deno|bun|node|workerd]... [--skip-check] [--skip-deps]");
-  out("                      [--skip-build] [--skip-soak] [--timeout-minutes N]");
-  out("                      [files or dirs...]");
-  Deno.exit(code);
-}
-
 // ---- arguments -----------------------------------------------------------------
 
-const only = new Set<RuntimeName>();
-const paths: string[] = [];
-let skipCheck = false;
-let skipDeps = false;
-let skipBuild = false;
-let skipSoak = false;
-let timeoutMinutes = Number(Deno.env.get("TEST_TIMEOUT_MINUTES") ?? 30);
-{
-  const args = [...Deno.args];
-  while (args.length > 0) {
-    const arg = args.shift()!;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=")
-      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-      : [arg, undefined];
-    const value = () => inline ?? args.shift() ?? usage(2);
-    if (flag === "--") continue;
-    else if (flag === "--only") {
-      for (const name of value().split(",").map((s) => s.trim()).filter(Boolean)) {
-        if (!(RUNTIMES as readonly string[]).includes(name)) {
-          err(`unknown runtime "${name}" (expected ${RUNTIMES.join(", ")})`);
-          usage(2);
-        }
-        only.add(name as RuntimeName);
-      }
-    } else if (flag === "--skip-check") skipCheck = true;
-    else if (flag === "--skip-deps") skipDeps = true;
-    else if (flag === "--skip-build") skipBuild = true;
-    else if (flag === "--skip-soak") skipSoak = true;
-    else if (flag === "--timeout-minutes") timeoutMinutes = Number(value());
-    else if (flag === "-h" || flag === "--help") usage(0);
-    else if (flag.startsWith("-")) {
-      err(`unknown option ${arg}`);
-      usage(2);
-    } else paths.push(arg);
-  }
-  if (!(timeoutMinutes > 0)) {
-    err("--timeout-minutes must be a positive number");
-    usage(2);
-  }
-}
-const selected = RUNTIMES.filter((r) => only.size === 0 || only.has(r));
+const usage = `usage: deno task test [--only deno|bun|node|workerd|compat|bench]... [--skip-check]
+                      [--skip-deps] [--skip-build] [--files-at-once N] [--jobs-at-once N]
+                      [--timeout-minutes N] [test files...]`;
 
-// ---- helpers -------------------------------------------------------------------
+const fail = (message: string) => usageError(usage, message);
 
-const interactive = Deno.stdout.isTerminal() && Deno.env.get("CI") !== "true";
-const childEnv: Record<string, string> = {
-  PATH: `${bin}:${Deno.env.get("PATH") ?? ""}`,
-  ...(interactive ? { FORCE_COLOR: "1" } : { NO_COLOR: "1" }),
-};
-
-function header(title: string): void {
-  out(`\n=== ${title} ${"=".repeat(Math.max(3, 72 - title.length))}`);
-}
-
-function seconds(since: number): string {
-  return `${((performance.now() - since) / 1000).toFixed(1)}s`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
-/** Runs a command with inherited stdio; resolves with its exit code. */
-async function run(cmd: string, args: string[]): Promise<number> {
-  out(`$ ${[cmd, ...args].join(" ")}`);
-  try {
-    const child = new Deno.Command(cmd, { args, env: childEnv }).spawn();
-    return (await child.status).code;
-  } catch (e) {
-    err(`cannot run ${cmd}: ${e instanceof Error ? e.message : e}`);
-    return 127;
-  }
-}
-
-let current: Deno.ChildProcess | undefined;
-
-function killGroup(pid: number, signal: Deno.Signal): boolean {
-  try {
-    Deno.kill(-pid, signal);
-    return true;
-  } catch {
-    return false; // no process left in the group
-  }
-}
-
-Deno.addSignalListener("SIGINT", () => {
-  if (current) killGroup(current.pid, "SIGTERM");
-  Deno.exit(130);
+const { values: opts, positionals: paths } = parseCommandLine(usage, {
+  allowPositionals: true,
+  options: {
+    only: { type: "string", multiple: true, default: [] },
+    "skip-check": { type: "boolean", default: false },
+    "skip-deps": { type: "boolean", default: false },
+    "skip-build": { type: "boolean", default: false },
+    "files-at-once": { type: "string", default: "3" },
+    "jobs-at-once": { type: "string", default: "2" },
+    "timeout-minutes": {
+      type: "string",
+      default: Deno.env.get("TEST_TIMEOUT_MINUTES") ?? "15",
+    },
+  },
 });
-
-/**
- * Runs a test runtime in its own process group (so a timeout or Ctrl-C stops
- * every server it started), streams stdout+stderr in order, and returns the
- * exit code and the output with ANSI codes stripped.
- */
-async function runCaptured(
-  label: string,
-  cmd: string,
-  args: string[],
-): Promise<{ code: number; text: string; timedOut: boolean }> {
-  out(`$ ${[cmd, ...args].join(" ")}`);
-  const child = new Deno.Command("bash", {
-    args: ["-c", 'exec "$@" 2>&1', "bash", cmd, ...args],
-    env: childEnv,
-    stdin: "null",
-    stdout: "piped",
-    detached: true,
-  }).spawn();
-  current = child;
-  let timedOut = false;
-  let hardKill: ReturnType<typeof setTimeout> | undefined;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    err(`\n!!! ${label} still running after ${timeoutMinutes} min; killing its process group`);
-    killGroup(child.pid, "SIGTERM");
-    hardKill = setTimeout(() => killGroup(child.pid, "SIGKILL"), 10_000);
-  }, timeoutMinutes * 60_000);
-  const chunks: string[] = [];
-  const decoder = new TextDecoder();
-  const pumped = (async () => {
-    for await (const chunk of child.stdout) {
-      writeAll(Deno.stdout, chunk);
-      chunks.push(decoder.decode(chunk, { stream: true }));
-    }
-  })();
-  const { code } = await child.status;
-  clearTimeout(timer);
-  clearTimeout(hardKill);
-  current = undefined;
-  // Whatever is left in the group (e.g. a server a test did not stop) would
-  // also keep the output pipe open: stop it.
-  if (killGroup(child.pid, "SIGTERM") && !timedOut) {
-    err(`!!! ${label} left processes running (servers not stopped?); sent them SIGTERM`);
-  }
-  const hard = setTimeout(() => killGroup(child.pid, "SIGKILL"), 5_000);
-  await pumped;
-  clearTimeout(hard);
-  // deno-lint-ignore no-control-regex
-  const text = chunks.join("").replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
-  return { code: timedOut && code === 0 ? 124 : code, text, timedOut };
-}
-
-// ---- test files ----------------------------------------------------------------
-
-const isTestFile = (name: string) => /(_|\.)test\.ts$/.test(name);
-
-async function collect(dir: string, into: string[]): Promise<void> {
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory && entry.name !== "node_modules") await collect(path, into);
-    else if (entry.isFile && isTestFile(entry.name)) into.push(path);
+const count = (name: string, value: string) => {
+  const n = Number(value);
+  if (!(n > 0)) fail(`--${name} must be a positive number`);
+  return n;
+};
+const filesAtOnce = count("files-at-once", opts["files-at-once"]);
+const jobsAtOnce = count("jobs-at-once", opts["jobs-at-once"]);
+const timeoutMinutes = count("timeout-minutes", opts["timeout-minutes"]);
+const only = new Set(opts.only.flatMap((o) => o.split(",")).map((o) => o.trim()).filter(Boolean));
+for (const name of only) {
+  if (!(PASS_NAMES as readonly string[]).includes(name)) {
+    fail(`unknown pass "${name}" (expected ${PASS_NAMES.join(", ")})`);
   }
 }
-
-async function testFiles(): Promise<string[]> {
-  const files: string[] = [];
-  for (const raw of paths.length > 0 ? paths : ["tests"]) {
-    const path = raw.replace(/^\.\//, "").replace(/\/+$/, "");
-    const info = await Deno.stat(path).catch(() => undefined);
-    if (!info) throw new Error(`no such test file or directory: ${raw}`);
-    if (info.isDirectory) await collect(path, files);
-    else files.push(path);
-  }
-  for (const file of files) {
-    if (!file.startsWith("tests/") || !file.endsWith(".ts")) {
-      throw new Error(`test files must be .ts files under tests/: ${file}`);
-    }
-  }
-  return [...new Set(files)].sort();
+for (const path of paths) {
+  if (!/^(\.\/)?tests\/.*\.ts$/.test(path)) fail(`test files are .ts files under tests/: ${path}`);
 }
+const selected = PASS_NAMES.filter((p) => only.size === 0 || only.has(p));
+const everything = selected.length === PASS_NAMES.length && paths.length === 0;
 
 // ---- results -------------------------------------------------------------------
 
@@ -251,70 +165,98 @@ interface Result {
   name: string;
   ok: boolean;
   time: string;
+  /** "Faktory 1.10.0 on bun", for passes. */
+  server?: string;
   counts?: Counts;
   note?: string;
 }
 
 const results: Result[] = [];
 
-function lastNumber(text: string, re: RegExp): number | undefined {
-  const all = [...text.matchAll(re)];
-  const m = all[all.length - 1];
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Deno: leaf test cases of the JUnit report (a `describe` is a test with steps). */
-async function denoCounts(junitPath: string, text: string): Promise<Counts | undefined> {
-  const xml = await Deno.readTextFile(junitPath).catch(() => undefined);
-  if (xml !== undefined) {
-    const cases = [
-      ...xml.matchAll(/<testcase name="([^"]*)"[^>]*?(?:\/>|>([\s\S]*?)<\/testcase>)/g),
-    ].map((m) => ({ name: m[1]!, body: m[2] ?? "" }));
-    const names = cases.map((c) => c.name);
-    const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
-    for (const c of cases) {
-      if (names.some((n) => n.startsWith(`${c.name} &gt; `))) continue; // has steps
-      if (c.body.includes("<failure")) counts.failed++;
-      else if (c.body.includes("<skipped")) counts.skipped++;
-      else counts.passed++;
-    }
-    return counts;
+/**
+ * Leaf test cases of a JUnit report, written by all three runners. Deno also
+ * lists each `describe` as a test case whose steps are named "describe > test":
+ * those with steps are not counted.
+ */
+async function junitCounts(path: string): Promise<Counts | undefined> {
+  const xml = await Deno.readTextFile(path).catch(() => undefined);
+  if (xml === undefined) return undefined;
+  const cases = [...xml.matchAll(/<testcase name="([^"]*)"[^>]*?(?:\/>|>([\s\S]*?)<\/testcase>)/g)]
+    .map((m) => ({ name: m[1]!, body: m[2] ?? "" }));
+  const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const c of cases) {
+    if (cases.some((other) => other.name.startsWith(`${c.name} &gt; `))) continue; // has steps
+    if (c.body.includes("<failure")) counts.failed++;
+    else if (c.body.includes("<skipped")) counts.skipped++;
+    else counts.passed++;
   }
-  // Fallback: "ok | 3 passed (2 steps) | 0 failed | 1 ignored" (top-level tests only).
-  const m = [
-    ...text.matchAll(/(?:ok|FAILED) \| (\d+) passed.*?\| (\d+) failed(?:.*?\| (\d+) ignored)?/g),
-  ]
-    .pop();
-  return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: Number(m[3] ?? 0) } : undefined;
+  return counts;
 }
 
-/** Bun: the summary block " 12 pass / 0 fail / 1 skip / 2 todo". */
-function bunCounts(text: string): Counts | undefined {
-  const passed = lastNumber(text, /^\s*(\d+) pass$/gm);
-  const failed = lastNumber(text, /^\s*(\d+) fail$/gm);
-  if (passed === undefined && failed === undefined) return undefined;
-  const skipped = (lastNumber(text, /^\s*(\d+) skip$/gm) ?? 0) +
-    (lastNumber(text, /^\s*(\d+) todo$/gm) ?? 0);
-  return { passed: passed ?? 0, failed: failed ?? 0, skipped };
+// ---- running things ------------------------------------------------------------
+
+const running = new Set<number>();
+
+function killGroup(pid: number, signal: Deno.Signal): boolean {
+  try {
+    Deno.kill(-pid, signal);
+    return true;
+  } catch {
+    return false; // no process left in the group
+  }
 }
 
-/** Node: the TAP report's closing "# pass N" / "# fail N" / "# cancelled N" lines. */
-async function nodeCounts(tapPath: string): Promise<Counts | undefined> {
-  const tap = await Deno.readTextFile(tapPath).catch(() => undefined);
-  if (tap === undefined) return undefined;
-  const n = (key: string) => lastNumber(tap, new RegExp(`^# ${key} (\\d+)$`, "gm"));
-  if (n("pass") === undefined) return undefined;
-  return {
-    passed: n("pass") ?? 0,
-    failed: (n("fail") ?? 0) + (n("cancelled") ?? 0),
-    skipped: (n("skipped") ?? 0) + (n("todo") ?? 0),
-  };
+Deno.addSignalListener("SIGINT", () => {
+  for (const pid of running) killGroup(pid, "SIGTERM");
+  Deno.exit(130);
+});
+
+/**
+ * Runs a command in its own process group (so a timeout or Ctrl-C stops
+ * every server it started) with stdout and stderr appended to `log`; returns the exit
+ * code. Processes left in the group afterwards (a server a test did not
+ * stop) are stopped and named in the log.
+ */
+async function runLogged(
+  log: string,
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; timedOut: boolean }> {
+  await Deno.writeTextFile(log, `$ ${[cmd.replace(`${bin}/`, ""), ...args].join(" ")}\n`, {
+    append: true,
+  });
+  const child = new Deno.Command("bash", {
+    args: ["-c", 'exec "$@" >>"$LOG" 2>&1', "bash", cmd, ...args],
+    env: { PATH: toolPath, NO_COLOR: "1", LOG: log, ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  running.add(child.pid);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid, "SIGTERM");
+    setTimeout(() => killGroup(child.pid, "SIGKILL"), 10_000);
+  }, timeoutMinutes * 60_000);
+  const { code } = await child.status;
+  clearTimeout(timer);
+  running.delete(child.pid);
+  const left = killGroup(child.pid, "SIGTERM");
+  const note = timedOut
+    ? `\n!!! still running after ${timeoutMinutes} min: stopped\n`
+    : left
+    ? "\n!!! left processes running (servers not stopped?): sent them SIGTERM\n"
+    : "";
+  if (note) await Deno.writeTextFile(log, note, { append: true });
+  return { code: timedOut && code === 0 ? 124 : code, timedOut };
 }
 
-// ---- steps ---------------------------------------------------------------------
-
+/** Runs a step in the foreground, output streamed. */
 async function step(name: string, fn: () => Promise<number | string | undefined>) {
-  header(name);
+  out(`\n=== ${name} ${"=".repeat(Math.max(3, 72 - name.length))}`);
   const started = performance.now();
   const r = await fn();
   const ok = r === 0 || r === undefined;
@@ -324,15 +266,81 @@ async function step(name: string, fn: () => Promise<number | string | undefined>
   return ok;
 }
 
+/** A job that runs in the background with its output in build/reports/<name>.log. */
+interface Job {
+  name: string;
+  /** Runs before the others, with nothing beside it. */
+  alone?: boolean;
+  run(log: string): Promise<Result>;
+}
+
+/** Runs the jobs, `atOnce` at a time; prints each one's result (and its log if it failed). */
+async function runJobs(jobs: Job[], atOnce: number): Promise<void> {
+  const queue = [...jobs];
+  const worker = async () => {
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+      const log = `${reports}/${job.name}.log`;
+      await Deno.writeTextFile(log, "");
+      out(`--- ${job.name}: started (log: build/reports/${job.name}.log)`);
+      const result = await job.run(log);
+      results.push(result);
+      out(`--- ${job.name}: ${line(result)}`);
+      if (!result.ok) {
+        out(`--- ${job.name} failed; its log:`);
+        outBytes(await Deno.readFile(log).catch(() => new Uint8Array()));
+        out(`--- end of ${job.name}'s log`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, jobs.length) }, worker));
+}
+
+/** A packaging check (a deno task) as a background job. */
+function taskJob(task: string): Job {
+  return {
+    name: task,
+    async run(log) {
+      const started = performance.now();
+      const { code } = await runLogged(log, `${bin}/deno`, ["task", task]);
+      return {
+        name: task,
+        ok: code === 0,
+        time: seconds(started),
+        ...(code === 0 ? {} : { note: `exit code ${code}` }),
+      };
+    },
+  };
+}
+
+// ---- passes --------------------------------------------------------------------
+
+/**
+ * The server of the default passes and the version they must see: the build
+ * of scripts/faktory, or `FAKTORY_BIN` and what it says it is.
+ */
+async function defaultServer(): Promise<FaktoryPin> {
+  const binary = Deno.env.get("FAKTORY_BIN");
+  return binary ? { binary, version: await faktoryVersion(binary) } : await faktoryPin("faktory");
+}
+
+/** The compatibility builds: one pass per scripts/faktory-X.Y.Z. */
+async function compatServers(): Promise<FaktoryPin[]> {
+  const dirs: string[] = [];
+  for await (const entry of Deno.readDir(`${root}/scripts`)) {
+    if (entry.isDirectory && entry.name.startsWith("faktory-")) dirs.push(entry.name);
+  }
+  return await Promise.all(dirs.sort().map(faktoryPin));
+}
+
 /** Compiles tests/ for Node and points build/node/{mod.js,src} at npm/esm/. */
-async function prepareNode(): Promise<string | undefined> {
+async function prepareNode(log: string): Promise<string | undefined> {
   const outDir = `${root}/build/node`;
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   if (!(await exists(`${root}/npm/esm`))) return "npm/esm is missing (run deno task build:npm)";
   // tsc type-checks the tests against the sources and emits the tests plus
   // the library files they import (mod.js, src/**). Those library files are
   // then replaced by symlinks to the npm build, so the tests exercise it.
-  const code = await run(`${bin}/tsc`, ["-p", "tsconfig.tests.json"]);
+  const { code } = await runLogged(log, `${bin}/tsc`, ["-p", "tsconfig.tests.json"]);
   if (code !== 0) return `tsc -p tsconfig.tests.json exited with code ${code}`;
   for await (const entry of Deno.readDir(`${root}/npm/esm`)) {
     await Deno.remove(`${outDir}/${entry.name}`, { recursive: true }).catch(() => {});
@@ -354,145 +362,224 @@ async function prepareNode(): Promise<string | undefined> {
   return undefined;
 }
 
-async function runRuntime(name: RuntimeName, files: string[]): Promise<void> {
-  header(`${name}: ${files.length} test file${files.length === 1 ? "" : "s"}`);
-  const started = performance.now();
-  await Deno.mkdir(reports, { recursive: true });
-  let code: number;
-  let counts: Counts | undefined;
-  let note: string | undefined;
-  let timedOut = false;
-  if (name === "deno" || name === "workerd") {
-    const junit = `${reports}/${name}.xml`;
-    await Deno.remove(junit).catch(() => {});
-    const args = ["test", "-A", `--junit-path=${junit}`, ...files];
-    const r = await runCaptured(name, `${bin}/deno`, args);
-    ({ code, timedOut } = r);
-    counts = await denoCounts(junit, r.text);
-  } else if (name === "bun") {
-    // Bun's default per-test (and hook) timeout is 5 s; the others have none.
-    const args = ["test", "--timeout", "60000", ...files.map((f) => `./${f}`)];
-    const r = await runCaptured(name, `${bin}/bun`, args);
-    ({ code, timedOut } = r);
-    counts = bunCounts(r.text);
-  } else {
-    const problem = await prepareNode();
-    if (problem) {
-      results.push({ name, ok: false, time: seconds(started), note: problem });
-      err(`!!! node: ${problem}`);
-      return;
+/** The command that runs `files` on `runtime`, writing a JUnit report to `junit`. */
+function testCommand(
+  runtime: Runtime,
+  files: string[],
+  junit: string,
+  atOnce: number,
+): [string, string[]] {
+  const n = String(atOnce);
+  switch (runtime) {
+    case "deno": {
+      const check = results.some((r) => r.name === "check" && r.ok) ? ["--no-check"] : [];
+      return [`${bin}/deno`, [
+        "test",
+        "-A",
+        "--parallel",
+        ...check,
+        `--junit-path=${junit}`,
+        ...files,
+      ]];
     }
-    const tap = `${reports}/node.tap`;
-    await Deno.remove(tap).catch(() => {});
-    const args = [
-      "--test",
-      "--test-concurrency=1",
-      "--test-reporter=spec",
-      "--test-reporter-destination=stdout",
-      "--test-reporter=tap",
-      `--test-reporter-destination=${tap}`,
-      ...files.map((f) => `build/node/${f.replace(/\.ts$/, ".js")}`),
-    ];
-    const r = await runCaptured(name, "node", args);
-    ({ code, timedOut } = r);
-    counts = await nodeCounts(tap);
+    case "bun":
+      return [`${bin}/bun`, [
+        "test",
+        `--parallel=${n}`,
+        // Bun's default per-test (and hook) timeout is 5 s; the others have
+        // none. Beside other passes, the longest tests take over a minute.
+        "--timeout=180000",
+        "--reporter=junit",
+        `--reporter-outfile=${junit}`,
+        ...files.map((f) => `./${f}`),
+      ]];
+    case "node":
+      return ["node", [
+        "--test",
+        `--test-concurrency=${n}`,
+        "--test-reporter=spec",
+        "--test-reporter-destination=stdout",
+        "--test-reporter=junit",
+        `--test-reporter-destination=${junit}`,
+        ...files.map((f) => `build/node/${f.replace(/\.ts$/, ".js")}`),
+      ]];
   }
-  if (!counts) {
-    note = "could not read the test counts";
-    counts = { passed: 0, failed: 1, skipped: 0 };
-  } else if (counts.passed + counts.failed === 0) {
-    note = "ran no test";
-    counts.failed = 1;
-  } else if (code !== 0 && counts.failed === 0) {
-    note = "no test failed, but the runner failed";
-    counts.failed = 1;
+}
+
+function passJob(name: string, runtime: Runtime, server: FaktoryPin, files: string[]): Job {
+  const label = `Faktory ${server.version} on ${runtime}`;
+  return {
+    name,
+    async run(log) {
+      const started = performance.now();
+      const result = (fields: Partial<Result>): Result => ({
+        name,
+        ok: false,
+        time: seconds(started),
+        server: label,
+        ...fields,
+      });
+      if (!(await exists(server.binary))) {
+        return result({ note: `${server.binary} is missing: run scripts/install_deps.sh` });
+      }
+      if (runtime === "node") {
+        const problem = await prepareNode(log);
+        if (problem) return result({ note: problem });
+      }
+      // Node and Deno: the files of password handshakes after the rest, one at a time.
+      const alone = runtime === "bun" ? [] : files.filter((f) => ONE_AT_A_TIME.has(f));
+      const groups: [string[], number][] = [
+        [files.filter((f) => !alone.includes(f)), filesAtOnce],
+        [alone, 1],
+      ];
+      let code = 0;
+      let timedOut = false;
+      let counts: Counts | undefined = { passed: 0, failed: 0, skipped: 0 };
+      for (const [i, [group, atOnce]] of groups.entries()) {
+        if (group.length === 0) continue;
+        const junit = `${reports}/${name}${i === 0 ? "" : "-one-at-a-time"}.xml`;
+        await Deno.remove(junit).catch(() => {});
+        const [cmd, args] = testCommand(runtime, group, junit, atOnce);
+        const run = await runLogged(log, cmd, args, {
+          FAKTORY_BIN: server.binary,
+          FAKTORY_EXPECT_VERSION: server.version,
+          DENO_JOBS: String(atOnce),
+        });
+        code ||= run.code;
+        timedOut ||= run.timedOut;
+        const c = await junitCounts(junit);
+        counts = c && counts && {
+          passed: counts.passed + c.passed,
+          failed: counts.failed + c.failed,
+          skipped: counts.skipped + c.skipped,
+        };
+      }
+      let note: string | undefined;
+      if (!counts) {
+        note = "no JUnit report";
+        counts = { passed: 0, failed: 1, skipped: 0 };
+      } else if (counts.passed + counts.failed === 0) {
+        note = "ran no test";
+        counts.failed = 1;
+      } else if (code !== 0 && counts.failed === 0) {
+        note = "no test failed, but the runner failed";
+        counts.failed = 1;
+      }
+      if (timedOut) {
+        note = [note, `timed out after ${timeoutMinutes} min`].filter(Boolean).join("; ");
+      } else if (code !== 0) note = [note, `exit code ${code}`].filter(Boolean).join("; ");
+      return result({ ok: code === 0 && counts.failed === 0, counts, ...(note ? { note } : {}) });
+    },
+  };
+}
+
+/**
+ * The test files, longest first by the last run's JUnit reports (Deno's and
+ * Bun's name the files), so that no long file starts last and holds up the
+ * end of a pass.
+ */
+async function testFiles(): Promise<string[]> {
+  if (paths.length > 0) return [...new Set(paths.map((p) => p.replace(/^\.\//, "")))];
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(`${root}/tests`)) {
+    if (entry.isFile && entry.name.endsWith("_test.ts")) files.push(`tests/${entry.name}`);
   }
-  if (timedOut) note = [note, `timed out after ${timeoutMinutes} min`].filter(Boolean).join("; ");
-  else if (code !== 0) note = [note, `exit code ${code}`].filter(Boolean).join("; ");
-  const ok = code === 0 && counts.failed === 0;
-  results.push({ name, ok, time: seconds(started), counts, ...(note ? { note } : {}) });
+  const seconds = new Map<string, number>();
+  for (const report of ["deno", "bun"]) {
+    const xml = await Deno.readTextFile(`${reports}/${report}.xml`).catch(() => "");
+    // Bun: a test suite per file; Deno: a file's top-level tests.
+    const suites = xml.matchAll(/<testsuite name="(tests\/[^"]+)"[^>]*? time="([\d.]+)"/g);
+    const tests = xml.matchAll(/<testcase [^>]*classname="\.\/(tests\/[^"]+)" time="([\d.]+)"/g);
+    const sum = new Map<string, number>();
+    for (const [, file, time] of [...suites, ...tests]) {
+      sum.set(file!, (sum.get(file!) ?? 0) + Number(time));
+    }
+    for (const [file, time] of sum) seconds.set(file, Math.max(seconds.get(file) ?? 0, time));
+  }
+  return files.sort((a, b) => (seconds.get(b) ?? 0) - (seconds.get(a) ?? 0) || a.localeCompare(b));
 }
 
 // ---- main ----------------------------------------------------------------------
 
-const started = performance.now();
-let files: string[] = [];
-try {
-  files = await testFiles();
-  if (files.length === 0) throw new Error(`no *_test.ts files in ${paths.join(" ") || "tests/"}`);
-} catch (e) {
-  err(`error: ${e instanceof Error ? e.message : e}`);
-  Deno.exit(2);
+function line(r: Result): string {
+  const c = r.counts;
+  const counts = c ? `${c.passed} passed  ${c.failed} failed  ${c.skipped} skipped  ` : "";
+  return `${r.name.padEnd(10)} ${(r.ok ? "ok" : "FAILED").padEnd(7)} ${
+    r.server ? `${r.server.padEnd(24)} ` : ""
+  }${counts}${r.time}${r.note ? `  (${r.note})` : ""}`;
 }
 
-if (!skipCheck) await step("check", () => run(`${bin}/deno`, ["task", "check"]));
-if (!skipDeps) {
-  await step("deps", async () => {
-    if (!(await exists(`${root}/scripts/install_deps.sh`))) {
-      err("warning: scripts/install_deps.sh does not exist yet; skipped");
-      return undefined;
-    }
-    return await run("bash", ["scripts/install_deps.sh"]);
-  });
-}
+const started = performance.now();
+const loadBefore = await loadAverage();
+await Deno.mkdir(reports, { recursive: true });
+
+if (!opts["skip-check"]) await step("check", () => run(`${bin}/deno`, ["task", "check"]));
+if (!opts["skip-deps"]) await step("deps", () => run("bash", ["scripts/install_deps.sh"]));
 let built = true;
-if (selected.includes("node") && !skipBuild) {
+if (selected.includes("node") && !opts["skip-build"]) {
   built = await step("build:npm", () => run(`${bin}/deno`, ["task", "build:npm"]));
 }
 
-/**
- * Test files that run in one pass only, so that no runtime reports them as
- * skipped: the bench smoke test starts every runtime itself, the export
- * check needs the npm/ just built, which only the Node pass is sure to follow,
- * and the Cloudflare tests run in workerd, whatever drives them.
- */
-const ONE_PASS: Record<string, RuntimeName> = {
-  "tests/bench_test.ts": "deno",
-  "tests/exports_test.ts": "node",
-  "tests/cloudflare_test.ts": "workerd",
-};
-
+const files = await testFiles();
+/** Passes that run only the files kept for them. */
+const OWN_FILES_ONLY: readonly PassName[] = ["workerd", "bench"];
+/** A pass's files: those of the whole suite not kept for another pass, or those kept for it. */
+const forPass = (name: PassName) =>
+  files.filter((f) =>
+    ONE_PASS[f] === name || (ONE_PASS[f] === undefined && !OWN_FILES_ONLY.includes(name))
+  );
+const jobs: Job[] = [];
 for (const name of selected) {
-  if (name === "node" && !built) {
+  if (forPass(name).length === 0) continue;
+  if (name === "compat") {
+    for (const server of await compatServers()) {
+      jobs.push(passJob(`compat-${server.version}`, COMPAT_RUNTIME, server, forPass("compat")));
+    }
+  } else if (name === "node" && !built) {
     results.push({ name, ok: false, time: "0.0s", note: "not run: build:npm failed" });
-    continue;
+  } else {
+    const runtime = name === "bench" || name === "workerd" ? "deno" : name;
+    const job = passJob(name, runtime, await defaultServer(), forPass(name));
+    jobs.push(name === "node" ? { ...job, alone: true } : job);
   }
-  // The workerd pass runs only the files given to it.
-  const mine = files.filter((f) => (ONE_PASS[f] ?? (name === "workerd" ? "" : name)) === name);
-  if (mine.length === 0) {
-    results.push({ name, ok: true, time: "0.0s", note: "no test file for this runtime" });
-    continue;
-  }
-  await runRuntime(name, mine);
 }
+// The packaging checks run with the whole suite only, before the bench smoke test.
+if (everything && !opts["skip-check"]) {
+  const bench = jobs.findIndex((j) => j.name === "bench");
+  jobs.splice(bench < 0 ? jobs.length : bench, 0, taskJob("check:jsr"), taskJob("check:pack"));
+}
+out(`\n=== ${jobs.length} jobs, ${jobsAtOnce} at once, ${filesAtOnce} test files at once each ===`);
+await runJobs(jobs.filter((j) => j.alone), 1);
+await runJobs(jobs.filter((j) => !j.alone), jobsAtOnce);
 
-// The publishing checks and the soak (reconnects, cuts and restarts under
-// load) run with the full suite only.
-if (selected.length === RUNTIMES.length && paths.length === 0 && !skipCheck) {
-  await step("check:jsr", () => run(`${bin}/deno`, ["task", "check:jsr"]));
-  await step("check:pack", () => run(`${bin}/deno`, ["task", "check:pack"]));
+const loadAfter = await loadAverage();
+out(
+  `\n=== summary (${seconds(started)}; load average ${loadBefore} before, ${loadAfter} after) ===`,
+);
+for (const r of results) out(line(r));
+const versions = new Map<string, Counts & { passes: number }>();
+for (const r of results) {
+  if (!r.server || !r.counts) continue;
+  const version = r.server.replace(/ on .*/, "");
+  const v = versions.get(version) ?? { passed: 0, failed: 0, skipped: 0, passes: 0 };
+  v.passed += r.counts.passed;
+  v.failed += r.counts.failed;
+  v.skipped += r.counts.skipped;
+  v.passes++;
+  versions.set(version, v);
 }
-if (selected.includes("deno") && paths.length === 0 && !skipSoak) {
-  await step("soak", async () => {
-    const args = ["run", "-A", "scripts/soak.ts", "--jobs", "20000"];
-    return (await runCaptured("soak", `${bin}/deno`, args)).code;
-  });
+for (const [version, v] of versions) {
+  out(
+    `${version}: ${v.passed} passed, ${v.failed} failed, ${v.skipped} skipped in ${v.passes} pass(es)`,
+  );
 }
-
-header(`summary (${seconds(started)})`);
 let passed = 0;
 let failed = 0;
 for (const r of results) {
-  const c = r.counts;
-  const countText = c ? `${c.passed} passed  ${c.failed} failed  ${c.skipped} skipped  ` : "";
-  out(
-    `${r.name.padEnd(10)} ${(r.ok ? "ok" : "FAILED").padEnd(7)} ${countText}${r.time}` +
-      (r.note ? `  (${r.note})` : ""),
-  );
-  if (c) {
-    passed += c.passed;
-    failed += c.failed;
+  if (r.counts) {
+    passed += r.counts.passed;
+    failed += r.counts.failed;
   } else if (!r.ok) failed += 1;
 }
 out(`${passed} passed, ${failed} failed`);
-Deno.exit(results.every((r) => r.ok) ? 0 : 1);
+Deno.exit(results.every((r) => r.ok) && failed === 0 ? 0 : 1);

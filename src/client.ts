@@ -243,6 +243,19 @@ export class Client implements AsyncDisposable {
     await this.#link.close();
   }
 
+  /**
+   * Closes at once: waiting commands reject. A FETCH cut off may have taken a
+   * job already, which then stays reserved until its `reserve_for` ends.
+   *
+   * @example
+   * ```ts ignore
+   * client.destroy();
+   * ```
+   */
+  destroy(): void {
+    this.#link.destroy();
+  }
+
   /** Same as {@linkcode Client.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();

@@ -332,7 +332,7 @@ export function serverError(line: string): ServerError | ServerShuttingDownError
     );
   }
   if (/enterprise/i.test(message)) {
-    // Faktory 1.9.4 answers BATCH and TRACK with e.g.
+    // Faktory 1.9.4 and 1.10.0 answer BATCH and TRACK with e.g.
     // "-ERR batch subsystem is only available in Faktory Enterprise".
     return new EnterpriseRequiredError(
       code,

@@ -57,8 +57,8 @@ export interface ServerInfo {
     };
     /**
      * Background tasks of the server and their statistics. Faktory 1.9.4
-     * sends `Busy` and `Workers` (`{ reaped, size }`) and `Dead`, `Retries`
-     * and `Scheduled` (`{ cycles, enqueued, size, wall_time_sec }`).
+     * and 1.10.0 send `Busy` and `Workers` (`{ reaped, size }`) and `Dead`,
+     * `Retries` and `Scheduled` (`{ cycles, enqueued, size, wall_time_sec }`).
      */
     readonly tasks: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   };

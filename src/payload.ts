@@ -115,9 +115,9 @@ export function validatePayload(job: JobPayload): void {
 
 /**
  * A job as it is pushed: checked, in the namespace's queue, and with `retry`
- * always set. Faktory 1.9.4's PUSH decodes a job's retry through a pointer to
- * its global default, so one push with an explicit retry (say -1) silently
- * becomes the default for every later job without one.
+ * always set. Faktory's PUSH (1.9.4 and 1.10.0 alike) decodes a job's retry
+ * through a pointer to its global default, so one push with an explicit retry
+ * (say -1) silently becomes the default for every later job without one.
  */
 export function preparePush(job: JobPayload, namespace: string | undefined): JobPayload {
   validatePayload(job);

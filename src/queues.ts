@@ -49,7 +49,10 @@ export async function latency(
   return out;
 }
 
-/** Validated, namespaced queue names; at least one (QUEUE without one crashes the server). */
+/**
+ * Validated, namespaced queue names; at least one: QUEUE without one
+ * crashes Faktory 1.9.4 (1.10.0 answers `-ERR internal error`).
+ */
 function queueNames(client: Client, queues: readonly string[], method: string): string[] {
   if (!Array.isArray(queues) || queues.length === 0) {
     throw new ValidationError(

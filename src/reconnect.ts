@@ -57,6 +57,14 @@ export class Reconnecting {
     await this.#connection?.close();
   }
 
+  /** Ends the attempt under way and closes at once: commands still waiting reject. */
+  destroy(): void {
+    this.#closed = true;
+    const error = new ConnectionError("The client is closed");
+    this.#attempt?.abort(error);
+    this.#connection?.destroy(error);
+  }
+
   /**
    * Connects and says HELLO (again, after a loss: the server then knows this
    * client and its wid anew). After failed attempts it first waits out an

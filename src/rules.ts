@@ -260,6 +260,7 @@ export const WORKER_OPTIONS: Rules = {
   heartbeatInterval: ms(100, 60_000, "; the server expects a beat every 5 to 60 s"),
   reservationMargin: ms(0, DAY_MS, " (the longest reservation)"),
   handleSignals: boolean,
+  abandonFetchOnStop: boolean,
   middleware: functions,
 };
 

@@ -1,6 +1,5 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import {
   AuthenticationError,
   Client,
@@ -13,6 +12,7 @@ import {
   ValidationError,
 } from "../mod.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
+import { freePort, stallingServer } from "./harness/doubles.ts";
 import { jobsIn } from "./harness/redis.ts";
 
 const job = (extra: Partial<JobPayload> = {}): JobPayload => ({
@@ -119,7 +119,7 @@ describe("client on a real Faktory", () => {
   test("info is typed and reports the server", async () => {
     await using client = await Client.connect({ url: server.url, logger: silentLogger });
     const info = await client.info();
-    assert.match(info.server.faktory_version, /^1\.9\.4/);
+    assert.equal(info.server.faktory_version, server.version);
     assert.equal(typeof info.server.connections, "number");
     assert.equal(typeof info.faktory.total_processed, "number");
     assert.equal(typeof info.faktory.queues, "object");
@@ -189,6 +189,17 @@ describe("client on a real Faktory", () => {
     await own.restart();
     // The next command connects again.
     assert.equal(typeof (await client.info()).now, "string");
+  });
+
+  test("destroy rejects a FETCH under way at once and refuses later commands", async () => {
+    const client = await Client.connect({ url: server.url, logger: silentLogger });
+    const fetching = client.fetch(["nothing-here"]).catch((e) => e);
+    const start = Date.now();
+    client.destroy();
+    assert.ok((await fetching) instanceof ConnectionError);
+    assert.ok(Date.now() - start < 1_000, "without waiting for the server's FETCH wait");
+    await assert.rejects(client.info(), ConnectionError);
+    await client.close();
   });
 
   test("close sends END and later commands are refused", async () => {
@@ -306,33 +317,3 @@ describe("client handshakes", () => {
     assert.ok(!error.message.includes("hunter2"));
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A fake server: silent from the start, or greets and accepts HELLO and then never answers. */
-async function stallingServer(greet: boolean) {
-  const sockets = new Set<net.Socket>();
-  const srv = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    if (greet) {
-      socket.write('+HI {"v":2}\r\n');
-      socket.once("data", () => socket.write("+OK\r\n"));
-    }
-  });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    async [Symbol.asyncDispose]() {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => srv.close(r));
-    },
-  };
-}

@@ -7,27 +7,17 @@
  * - demo.ts (`deno task example`), without FAKTORY_URL, starts a local
  *   Faktory, works a few jobs off, prints what was ACKed and FAILed, exits 0.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Client, silentLogger } from "../mod.ts";
 import { exitWithin, runtimeCommand, runToEnd, startChild } from "./harness/child.ts";
-import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { jobsIn } from "./harness/redis.ts";
 import { until } from "./harness/until.ts";
-
-let server: FaktoryServer;
-let client: Client;
-before(async () => {
-  server = await startFaktory();
-  client = await Client.connect({ url: server.url, logger: silentLogger });
-});
-after(async () => {
-  await client?.close();
-  await server?.stop();
-});
+import { useFaktory } from "./harness/use_faktory.ts";
 
 describe("examples", () => {
   test("producer prints a jid; consumer prints the message, FAILs BOOM into the retry set, stops on SIGTERM", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     const queue = "examples";
     const env = { FAKTORY_URL: server.url, FAKTORY_QUEUE: queue };
     const [command, producerArgs] = runtimeCommand("examples/producer.ts");

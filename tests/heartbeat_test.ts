@@ -37,10 +37,15 @@ describe("heartbeat on a real Faktory (web UI for quiet/terminate)", () => {
     });
     const running = worker.run();
     try {
-      await until(() => worker.status === "running");
-      await new Promise((r) => setTimeout(r, 200));
-      const page = await (await fetch(`${server.webUrl}/busy`)).text();
-      assert.ok(page.includes(worker.wid), "the wid is listed");
+      let page = "";
+      await until(
+        async () => {
+          page = await (await fetch(`${server.webUrl}/busy`)).text();
+          return page.includes(worker.wid);
+        },
+        10_000,
+        "the wid listed",
+      );
       assert.ok(page.includes("blue"), "labels are listed");
     } finally {
       await worker.stop();
@@ -64,6 +69,8 @@ describe("heartbeat on a real Faktory (web UI for quiet/terminate)", () => {
     });
     const states: WorkerState[] = [];
     worker.on("state", (s) => states.push(s));
+    const connections = async () => (await client.info()).server.connections;
+    const before = await connections();
     const running = worker.run();
     try {
       await client.push({ jid: crypto.randomUUID(), jobtype: "Hold", args: [], queue: "hb-quiet" });
@@ -71,9 +78,12 @@ describe("heartbeat on a real Faktory (web UI for quiet/terminate)", () => {
       await signalFromWebUi(server, worker.wid, "quiet");
       await until(() => worker.status === "quiet", 3_000);
       assert.deepEqual(states, ["quiet"]);
+      // Its fetcher closes once the FETCH it had sent comes back; the
+      // heartbeat and reporting connections stay.
+      await until(async () => (await connections()) === before + 2, 10_000, "the fetcher closed");
       release();
       await client.push({ jid: crypto.randomUUID(), jobtype: "Hold", args: [], queue: "hb-quiet" });
-      await new Promise((r) => setTimeout(r, 2_500));
+      assert.equal((await client.info()).faktory.queues["hb-quiet"], 1, "the job stays queued");
       assert.equal(started, 1, "a quiet worker fetches no more");
     } finally {
       release?.();
@@ -93,9 +103,7 @@ describe("heartbeat on a real Faktory (web UI for quiet/terminate)", () => {
     await until(() => worker.status === "running");
     // The web UI can only signal a worker whose HELLO the server has seen.
     const busyPage = async () => await (await fetch(`${server.webUrl}/busy`)).text();
-    for (let i = 0; i < 200 && !(await busyPage()).includes(worker.wid); i++) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(async () => (await busyPage()).includes(worker.wid), 10_000, "the wid listed");
     await signalFromWebUi(server, worker.wid, "terminate");
     await running;
     assert.equal(worker.status, "stopped");

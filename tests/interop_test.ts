@@ -5,20 +5,21 @@
  *
  * - npm `faktory-worker` (a Node library): tests/fixtures/faktory_worker_node.mjs,
  *   always run with `node`, whatever runtime runs this test.
- * - The Go reference client, github.com/contribsys/faktory/client (v1.9.4, the
+ * - The Go reference client, github.com/contribsys/faktory/client (v1.10.0, the
  *   server's own module): scripts/interop/main.go, built with `go build` into
  *   .cache/bin/faktory-interop before the tests (skipped when Go is missing).
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { Client, type Job, Producer, silentLogger, Worker } from "../mod.ts";
+import { type Job, Producer, silentLogger } from "../mod.ts";
 import { currentRuntime, fixturePath, runToEnd } from "./harness/child.ts";
-import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { jobsIn } from "./harness/redis.ts";
+import { until } from "./harness/until.ts";
+import { type Faktory, useFaktory } from "./harness/use_faktory.ts";
 
 /** Every JSON kind, nested, with text that would break a line-based protocol. */
 const ARGS = [
@@ -34,39 +35,23 @@ const ARGS = [
 ];
 const CUSTOM = { trace: "abc", nested: { list: [1, "x", null], flag: false } };
 
-let server: FaktoryServer;
-let client: Client;
-before(async () => {
-  server = await startFaktory();
-  client = await Client.connect({ url: server.url, logger: silentLogger });
-});
-after(async () => {
-  await client?.close();
-  await server?.stop();
-});
-
 /** Runs our Worker on `queue` until one job of `jobtype` has been ACKed; returns that job. */
-async function runOneJob(queue: string, jobtype: string): Promise<Job> {
-  const worker = new Worker({ url: server.url, queues: [queue], logger: silentLogger });
-  worker.register(jobtype, () => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const done = new Promise<Job>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${jobtype} job within 20 s`)), 20_000);
-    worker.on("success", (job) => resolve(job));
-    worker.on("failure", (job, error) => reject(new Error(`${job.jid} failed`, { cause: error })));
-  });
-  const running = worker.run();
-  try {
-    return await done;
-  } finally {
-    clearTimeout(timer);
-    await worker.stop();
-    await running;
-  }
+async function runOneJob(faktory: Faktory, queue: string, jobtype: string): Promise<Job> {
+  const done: Job[] = [];
+  const failed: unknown[] = [];
+  await using worker = faktory.startWorker(
+    { queues: [queue] },
+    (w) => w.register(jobtype, () => {}),
+  );
+  worker.on("success", (job) => void done.push(job));
+  worker.on("failure", (_job, error) => void failed.push(error));
+  await until(() => done.length + failed.length > 0, 20_000, `a ${jobtype} job run`);
+  assert.deepEqual(failed, [], "the job did not fail");
+  return done[0]!;
 }
 
 /** The job is gone from the server: not queued, reserved, retried or dead. */
-async function assertFinished(jid: string, queue: string): Promise<void> {
+async function assertFinished({ client, server }: Faktory, jid: string, queue: string) {
   const info = await client.info();
   assert.equal(info.faktory.queues[queue] ?? 0, 0, `queue ${queue} is empty`);
   assert.equal(info.faktory.sets.working, 0, "nothing reserved");
@@ -79,15 +64,16 @@ describe("npm faktory-worker, run by node in a subprocess", () => {
   const script = fixturePath("faktory_worker_node.mjs");
 
   test("a job our Producer pushes reaches a faktory-worker Worker with args and custom intact", async () => {
+    await using faktory = await useFaktory();
     const queue = "fw-receives";
     await using producer = await Producer.connect({
-      url: server.url,
+      url: faktory.url,
       logger: silentLogger,
       poolSize: 1,
     });
     const jid = await producer.perform({ jobtype: "FromTs", queue, custom: CUSTOM }, ARGS);
     const { lines } = await runToEnd(node, [script, "work", queue, "FromTs"], {
-      FAKTORY_URL: server.url,
+      FAKTORY_URL: faktory.url,
       FAKTORY_PROVIDER: undefined,
     });
     assert.equal(lines.length, 1, `one job printed: ${lines.join("\n")}`);
@@ -97,24 +83,25 @@ describe("npm faktory-worker, run by node in a subprocess", () => {
     assert.equal(job.queue, queue);
     assert.deepEqual(job.args, ARGS);
     assert.deepEqual(job.custom, CUSTOM);
-    await assertFinished(jid, queue);
+    await assertFinished(faktory, jid, queue);
   });
 
   test("a job faktory-worker's Client pushes runs on our Worker with args and custom intact", async () => {
+    await using faktory = await useFaktory();
     const queue = "fw-sends";
     const { lines } = await runToEnd(
       node,
       [script, "push", queue, "FromNode", JSON.stringify(ARGS), JSON.stringify(CUSTOM)],
-      { FAKTORY_URL: server.url, FAKTORY_PROVIDER: undefined },
+      { FAKTORY_URL: faktory.url, FAKTORY_PROVIDER: undefined },
     );
     const jid = lines[0]!;
     assert.match(jid, /^\S{8,}$/, "faktory-worker printed the jid");
-    const job = await runOneJob(queue, "FromNode");
+    const job = await runOneJob(faktory, queue, "FromNode");
     assert.equal(job.jid, jid);
     assert.equal(job.queue, queue);
     assert.deepEqual(job.args, ARGS);
     assert.deepEqual(job.custom, CUSTOM);
-    await assertFinished(jid, queue);
+    await assertFinished(faktory, jid, queue);
   });
 });
 
@@ -180,15 +167,16 @@ describe("the Go reference client (github.com/contribsys/faktory/client)", {
   }, { timeout: 120_000 });
 
   test("a job our Producer pushes is fetched by the Go client with args and custom intact", async () => {
+    await using faktory = await useFaktory();
     const queue = "go-receives";
     await using producer = await Producer.connect({
-      url: server.url,
+      url: faktory.url,
       logger: silentLogger,
       poolSize: 1,
     });
     const jid = await producer.perform({ jobtype: "FromTs", queue, custom: CUSTOM }, ARGS);
     // The Go program ACKs what it fetched.
-    const { lines } = await runToEnd(interop, ["fetch", server.url, queue, "10"]);
+    const { lines } = await runToEnd(interop, ["fetch", faktory.url, queue, "10"]);
     assert.equal(lines.length, 1, `one job printed: ${lines.join("\n")}`);
     const job = JSON.parse(lines[0]!);
     assert.equal(job.jid, jid);
@@ -196,14 +184,15 @@ describe("the Go reference client (github.com/contribsys/faktory/client)", {
     assert.equal(job.queue, queue);
     assert.deepEqual(job.args, ARGS);
     assert.deepEqual(job.custom, CUSTOM);
-    await assertFinished(jid, queue);
+    await assertFinished(faktory, jid, queue);
   });
 
   test("a job the Go client pushes runs on our Worker with args and custom intact", async () => {
+    await using faktory = await useFaktory();
     const queue = "go-sends";
     const { lines } = await runToEnd(interop, [
       "push",
-      server.url,
+      faktory.url,
       queue,
       "FromGo",
       JSON.stringify(ARGS),
@@ -211,11 +200,11 @@ describe("the Go reference client (github.com/contribsys/faktory/client)", {
     ]);
     const jid = lines[0]!;
     assert.match(jid, /^\S{8,}$/, "the Go program printed the jid");
-    const job = await runOneJob(queue, "FromGo");
+    const job = await runOneJob(faktory, queue, "FromGo");
     assert.equal(job.jid, jid);
     assert.equal(job.queue, queue);
     assert.deepEqual(job.args, ARGS);
     assert.deepEqual(job.custom, CUSTOM);
-    await assertFinished(jid, queue);
+    await assertFinished(faktory, jid, queue);
   });
 });

@@ -4,23 +4,12 @@
  * by itself, and every job must end up ACKed, in the retry set as cut off by
  * the shutdown, or still waiting in its queue: none lost, none left "working".
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Client, Producer, silentLogger } from "../mod.ts";
+import { Producer, silentLogger } from "../mod.ts";
 import { exitWithin, runtimeCommand, startChild } from "./harness/child.ts";
-import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
-import { jobsIn, redis } from "./harness/redis.ts";
-
-let server: FaktoryServer;
-let client: Client;
-before(async () => {
-  server = await startFaktory();
-  client = await Client.connect({ url: server.url, logger: silentLogger });
-});
-after(async () => {
-  await client?.close();
-  await server?.stop();
-});
+import { jobsIn, jobsQueued } from "./harness/redis.ts";
+import { useFaktory } from "./harness/use_faktory.ts";
 
 /** `ACK <jid>` / `FAIL <jid> <errname>` / `START <jid>` lines of the fixture. */
 function reported(lines: readonly string[], kind: "START" | "ACK" | "FAIL"): string[][] {
@@ -29,6 +18,8 @@ function reported(lines: readonly string[], kind: "START" | "ACK" | "FAIL"): str
 
 describe("SIGTERM on a worker process", () => {
   test("it exits by itself within seconds, and every job is ACKed, retried or still queued", async () => {
+    await using faktory = await useFaktory();
+    const { client, server } = faktory;
     const queue = "sigterm";
     // 30 jobs of 50-1500 ms, run 10 at once, with a 700 ms shutdown timeout.
     // The queue is FIFO, so the first four are among the first ten running:
@@ -71,9 +62,7 @@ describe("SIGTERM on a worker process", () => {
     const retries = new Map(
       (await jobsIn(server, "retries")).map((j) => [j.jid as string, j]),
     );
-    const queued = new Set(
-      (await redis(server, "LRANGE", queue, "0", "-1")).map((line) => JSON.parse(line).jid),
-    );
+    const queued = new Set((await jobsQueued(server, queue)).map((j) => j.jid));
     const info = await client.info();
 
     assert.equal(info.faktory.sets.working, 0, "no job is left reserved (working)");

@@ -4,4 +4,4 @@ module faktory-ts/scripts/interop
 
 go 1.25
 
-require github.com/contribsys/faktory v1.9.4
+require github.com/contribsys/faktory v1.10.0

@@ -53,6 +53,16 @@ export class Fetcher {
     this.#quiet.abort();
   }
 
+  /**
+   * Stops fetching and closes the connection at once, cutting off a FETCH
+   * under way: a job the server hands out in that moment stays reserved
+   * until its `reserve_for` ends (the worker's `abandonFetchOnStop`).
+   */
+  abandon(): void {
+    this.#quiet.abort();
+    this.carrier.client?.destroy();
+  }
+
   /** Fetches until quiet, then closes its connection. */
   async run(): Promise<void> {
     const { slots, executor, events } = this.parts;

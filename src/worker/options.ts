@@ -58,6 +58,15 @@ export interface WorkerOptions extends ClientOptions {
   readonly reservationMargin?: number | undefined;
   /** Quiet on SIGTSTP, stop on SIGTERM and SIGINT (default false). */
   readonly handleSignals?: boolean | undefined;
+  /**
+   * Whether `stop` closes the connections still waiting in FETCH at once
+   * instead of letting each FETCH end (up to 2 s on an idle server). Off by
+   * default, and only for tests and other cases where nothing is pushed
+   * while the worker stops: a job the server hands out in that moment is
+   * neither run nor returned, and stays reserved until its `reserve_for`
+   * ends (30 min by default) before it runs again.
+   */
+  readonly abandonFetchOnStop?: boolean | undefined;
   /** Runs around every job, first one outermost. */
   readonly middleware?: readonly JobMiddleware[] | undefined;
 }
@@ -79,6 +88,7 @@ export interface WorkerSettings {
   readonly heartbeatInterval: number;
   readonly reservationMargin: number;
   readonly handleSignals: boolean;
+  readonly abandonFetchOnStop: boolean;
   readonly middleware: readonly JobMiddleware[] | undefined;
 }
 
@@ -114,6 +124,7 @@ export function resolveWorkerOptions(options: WorkerOptions): WorkerSettings {
     heartbeatInterval: options.heartbeatInterval ?? 15_000,
     reservationMargin: options.reservationMargin ?? 5_000,
     handleSignals: options.handleSignals ?? false,
+    abandonFetchOnStop: options.abandonFetchOnStop ?? false,
     middleware: options.middleware,
   };
 }

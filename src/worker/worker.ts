@@ -268,6 +268,11 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     if (this.#status === "stopped") return;
     const wasIdle = this.#status === "idle";
     this.quiet();
+    if (this.#settings.abandonFetchOnStop) {
+      for (const fetcher of this.#fetchers) {
+        fetcher.abandon();
+      }
+    }
     this.#status = "stopping";
     this.#stopBy = Date.now() + this.#settings.shutdownTimeout;
     this.#events.emit("state", "terminate");

@@ -27,6 +27,8 @@ export interface ServerOptions {
 
 /** A running Faktory server; `await using` stops it and removes its data. */
 export interface FaktoryServer extends AsyncDisposable {
+  /** The server's version, e.g. "1.10.0", as its binary reports it (`faktory -v`). */
+  readonly version: string;
   /** "127.0.0.1", or "localhost" with TLS so the certificate's name verifies. */
   readonly host: string;
   readonly port: number;
@@ -129,8 +131,12 @@ async function installDeps(root: string): Promise<void> {
 }
 
 let binary: Promise<string> | undefined;
+let version: Promise<string> | undefined;
 
-/** Path of the faktory binary; installs it (and redis-server) on first use if missing. */
+/**
+ * Path of the faktory binary (`FAKTORY_BIN`, else .cache/bin/faktory, else
+ * PATH); installs it (and redis-server) on first use if missing.
+ */
 export function faktoryBinary(): Promise<string> {
   binary ??= (async () => {
     const root = repoRoot();
@@ -148,6 +154,43 @@ export function faktoryBinary(): Promise<string> {
   return binary;
 }
 
+/**
+ * The version of {@linkcode faktoryBinary}, e.g. "1.10.0". With
+ * `FAKTORY_EXPECT_VERSION` set (scripts/test.ts sets it for each pass), a
+ * binary of another version is refused, so a pass cannot run against the
+ * wrong server without failing.
+ */
+export function faktoryVersion(): Promise<string> {
+  version ??= (async () => {
+    const bin = await faktoryBinary();
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(bin, ["-v"], (err, stdout, stderr) => {
+        if (err) reject(new Error(`${bin} -v failed: ${err.message}`));
+        else resolve(stdout + stderr);
+      })
+    );
+    const found = /^Faktory (\d+\.\d+\.\d+)/m.exec(output)?.[1];
+    if (found === undefined) throw new Error(`${bin} -v printed no version: ${output}`);
+    const expected = process.env["FAKTORY_EXPECT_VERSION"];
+    if (expected && expected !== found) {
+      throw new Error(`${bin} is Faktory ${found}, but FAKTORY_EXPECT_VERSION is ${expected}`);
+    }
+    return found;
+  })();
+  version.catch(() => (version = undefined));
+  return version;
+}
+
+/** Whether `version` ("1.10.0") is `min` or later. */
+export function atLeast(version: string, min: string): boolean {
+  const a = version.split(".").map(Number);
+  const b = min.split(".").map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
 // Last resort so that no server outlives the test process. SIGKILL is enough:
 // Faktory starts its Redis with a parent-death signal (SIGTERM) on Linux.
 const live = new Set<ChildProcess>();
@@ -155,15 +198,26 @@ process.on("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
+/**
+ * A free port for a server, picked at random below the kernel's ephemeral
+ * range (32768+). Ports the kernel hands out for `listen(0)` favour ones
+ * freed moments ago, so with test files running in parallel, a server
+ * killed to test an outage could find its port taken by another test's
+ * server, and its clients talking to that one.
+ */
 async function freePort(host: string): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    const server = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, host, () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
 }
 
 /**
@@ -250,6 +304,7 @@ class Server implements FaktoryServer {
 
   constructor(
     private readonly bin: string,
+    readonly version: string,
     readonly dir: string,
     readonly host: string,
     private readonly bindHost: string,
@@ -387,6 +442,7 @@ async function localhostAddress(): Promise<string> {
 /** Starts an isolated server on a free port and waits until it greets. */
 export async function startFaktory(options: ServerOptions = {}): Promise<FaktoryServer> {
   const bin = await faktoryBinary();
+  const version = await faktoryVersion();
   const host = options.tls ? "localhost" : "127.0.0.1";
   const bindHost = options.tls ? await localhostAddress() : "127.0.0.1";
   // The port is free when picked but may be taken before Faktory binds it: retry.
@@ -397,7 +453,17 @@ export async function startFaktory(options: ServerOptions = {}): Promise<Faktory
     const caCert = options.tls ? await makeCert(path.join(dir, "conf")) : undefined;
     const port = await freePort(bindHost);
     const webPort = options.web ? await freePort("127.0.0.1") : undefined;
-    const server = new Server(bin, dir, host, bindHost, port, options.password, caCert, webPort);
+    const server = new Server(
+      bin,
+      version,
+      dir,
+      host,
+      bindHost,
+      port,
+      options.password,
+      caCert,
+      webPort,
+    );
     try {
       await server.launch();
       return server;
