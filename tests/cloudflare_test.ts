@@ -266,7 +266,9 @@ describe("Cloudflare Workers (workerd)", () => {
     // Faktory down: the example answers 503 with the library's message.
     await using down = await startWorkerd({
       script: example.file,
-      bindings: { FAKTORY_URL: `tcp://:${PASSWORD}@127.0.0.1:${await closedPort()}` },
+      bindings: {
+        FAKTORY_URL: `tcp://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${await closedPort()}`,
+      },
     });
     const response = await fetch(down.url);
     const body = await response.json() as { error: { name: string; message: string } };

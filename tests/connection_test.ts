@@ -102,7 +102,7 @@ describe("Connection over an in-memory runtime", () => {
     const c = config({ connectTimeout: 50 });
     const error = await Connection.open(c).catch((e) => e);
     assert.ok(error instanceof TimeoutError, String(error));
-    assert.match(error.message, /50 ms while waiting for the greeting/);
+    assert.match(error.message, /\(connectTimeout 50 ms\) while waiting for the greeting/);
   });
 
   test("pipelining: commands sent in one tick go out in one write; replies settle in order", async () => {
