@@ -6,6 +6,7 @@ import {
   type JobContext,
   Producer,
   randomJid,
+  schemaFrom,
   silentLogger,
   ValidationError,
   Worker,
@@ -178,11 +179,11 @@ describe("worker on a real Faktory", () => {
   });
 
   test("unknown jobtypes and refused arguments are FAILed with clear errtypes", async () => {
-    const Typed = defineJob<[number]>("Typed", {
-      parse: (args) => {
+    const Typed = defineJob("Typed", {
+      schema: schemaFrom((args): [number] => {
         if (typeof args[0] !== "number") throw new TypeError("a number is required");
         return args as [number];
-      },
+      }),
     });
     await using worker = startWorker({ queues: ["w-unknown"] }, (w) => w.register(Typed, () => {}));
     let failures = 0;
