@@ -118,8 +118,8 @@ export async function buildJob(
   return job;
 }
 
-const SINGLE: PushInfo = { bulk: false };
-const BULK: PushInfo = { bulk: true };
+const SINGLE: PushInfo = Object.freeze({ bulk: false });
+const BULK: PushInfo = Object.freeze({ bulk: true });
 
 /** Runs push middleware around `push`, first one outermost. */
 export function throughMiddleware(
