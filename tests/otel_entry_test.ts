@@ -10,6 +10,7 @@ import {
   context,
   type ContextManager,
   metrics,
+  propagation,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -408,6 +409,7 @@ describe("./otel without a server", () => {
         /^Invalid tracerProvider \{\}: use a TracerProvider/.test(e.message),
     );
     assert.throws(() => jobTelemetry({ propagator: null as never }), /Invalid propagator null/);
+    jobTelemetry({ propagator: propagation }); // the global propagator, as the docs offer
     assert.throws(() => jobTelemetry({ meterprovider: {} } as never), /use "meterProvider"/);
   });
 });
