@@ -6,8 +6,9 @@
  * {@linkcode Worker}; talk to the server command by command with a
  * {@linkcode Client}. Other entry points: `@faktory-ts/faktory/testing`
  * (run or collect jobs in memory in your own tests, no server),
- * `@faktory-ts/faktory/cloudflare` (producers on Cloudflare Workers) and
- * `@faktory-ts/faktory/cli` (the `faktory-ts` command line).
+ * `@faktory-ts/faktory/cloudflare` (producers on Cloudflare Workers),
+ * `@faktory-ts/faktory/otel` (OpenTelemetry spans and metrics as middleware)
+ * and `@faktory-ts/faktory/cli` (the `faktory-ts` command line).
  *
  * @example
  * ```ts ignore

@@ -1,96 +1,60 @@
 /**
- * OpenTelemetry tracing as middleware: a PRODUCER span around each push,
- * whose trace context travels in the job's `custom.otel` (W3C
- * `traceparent`), and a CONSUMER span around each run of the job, child of
- * the push's span, that records the error when the job fails.
+ * OpenTelemetry through `@faktory-ts/faktory/otel`: pushes a job and runs it
+ * with spans and metrics on, then prints the spans (one trace: the push's
+ * span is the run's parent) and the count of jobs processed.
  *
- * `@opentelemetry/api` is an optional peer: the library does not depend on
- * it. Your application installs it along with an SDK and exporter
- * (`npm install @opentelemetry/api @opentelemetry/sdk-node`); without an SDK
- * the API does nothing and these middleware cost next to nothing.
+ *   deno run -A examples/otel.ts
+ *   bun run examples/otel.ts
+ *   FAKTORY_URL=tcp://:password@host:7419 node build/node/examples/otel.js
  *
- * ```ts
- * import { Producer, Worker } from "@faktory-ts/faktory";
- * import { traceJob, tracePush } from "./otel.ts";
- *
- * const producer = await Producer.connect({ middleware: [tracePush] });
- * const worker = new Worker({ middleware: [traceJob] });
- * ```
+ * An application registers an SDK that exports (OTLP) instead of these
+ * in-memory exporters; see the README's OpenTelemetry section.
  */
+import { metrics, trace } from "@opentelemetry/api";
 import {
-  type Attributes,
-  context,
-  propagation,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
-import type { Job, JobMiddleware, JobPayload, PushMiddleware } from "../mod.ts";
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { defineJob, Producer, Worker } from "../mod.ts";
+import { jobTelemetry, pushTelemetry } from "../src/otel.ts";
 
-const tracer = trace.getTracer("faktory-ts");
+const spans = new InMemorySpanExporter();
+const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+trace.setGlobalTracerProvider(
+  new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
+);
+metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
 
-/** Where the trace context travels in a job. */
-const CARRIER = "otel";
-
-function attributes(job: JobPayload | Job, operation: "send" | "process"): Attributes {
-  return {
-    "messaging.system": "faktory",
-    "messaging.operation.type": operation,
-    "messaging.operation.name": operation,
-    "messaging.destination.name": job.queue ?? "default",
-    "messaging.message.id": job.jid,
-    "faktory.jobtype": job.jobtype,
-  };
+const Hello = defineJob<[name: string]>("Hello", { queue: "otel-example" });
+const worker = new Worker({ queues: ["otel-example"], middleware: [jobTelemetry()] });
+worker.register(Hello, () => void worker.stop()); // one job, then stop
+const running = worker.run();
+{
+  await using producer = await Producer.connect({ poolSize: 1, middleware: [pushTelemetry()] });
+  await producer.perform(Hello, ["otel"]);
 }
+await running;
 
-/** Runs `body` in `span`, marks the span failed if `body` throws, and ends it. */
-async function within(span: ReturnType<typeof tracer.startSpan>, body: () => Promise<void>) {
-  try {
-    await context.with(trace.setSpan(context.active(), span), body);
-    span.setStatus({ code: SpanStatusCode.OK });
-  } catch (error) {
-    if (error instanceof Error) span.recordException(error);
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    });
-    throw error;
-  } finally {
-    span.end();
-  }
+for (const span of spans.getFinishedSpans()) {
+  const { traceId, spanId } = span.spanContext();
+  // deno-lint-ignore no-console
+  console.log(
+    `${span.name}: trace ${traceId} span ${spanId} parent ${
+      span.parentSpanContext?.spanId ?? "none"
+    }`,
+  );
 }
-
-/**
- * Push middleware: a PRODUCER span per push, and its context in
- * `custom.otel` so the job's run joins the same trace.
- */
-export const tracePush: PushMiddleware = (job, next) => {
-  const span = tracer.startSpan(`send ${job.jobtype}`, {
-    kind: SpanKind.PRODUCER,
-    attributes: attributes(job, "send"),
-  });
-  const carrier: Record<string, string> = {};
-  propagation.inject(trace.setSpan(context.active(), span), carrier);
-  if (Object.keys(carrier).length > 0) job.custom = { ...job.custom, [CARRIER]: carrier };
-  return within(span, next);
-};
-
-/**
- * Job middleware: a CONSUMER span per run of a job, child of the span that
- * pushed it when the job carries one. Put it first, so it covers the others.
- */
-export const traceJob: JobMiddleware = (job, ctx, next) => {
-  const carrier = job.custom[CARRIER];
-  const parent = typeof carrier === "object" && carrier !== null
-    ? propagation.extract(context.active(), carrier as Record<string, string>)
-    : context.active();
-  const span = tracer.startSpan(`process ${job.jobtype}`, {
-    kind: SpanKind.CONSUMER,
-    attributes: {
-      ...attributes(job, "process"),
-      "faktory.wid": ctx.wid,
-      "faktory.retry_count": job.failure?.retry_count ?? 0,
-    },
-  }, parent);
-  return within(span, next);
-};
+await reader.forceFlush();
+const processed = exporter.getMetrics().at(-1)?.scopeMetrics[0]?.metrics
+  .find((m) => m.descriptor.name === "faktory.jobs.processed")?.dataPoints[0]?.value;
+// deno-lint-ignore no-console
+console.log(`faktory.jobs.processed: ${processed}`);
+await reader.shutdown();

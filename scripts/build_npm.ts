@@ -8,7 +8,9 @@
  *
  * Every deno.json export (e.g. "./testing": "./src/testing.ts") becomes an npm
  * export with `types` and `default` conditions. The "./cli" export (cli.ts, the
- * command line) also becomes the package's `faktory-ts` bin.
+ * command line) also becomes the package's `faktory-ts` bin. Every `npm:`
+ * import of deno.json (`@opentelemetry/api`, for ./otel) becomes an optional
+ * peer dependency: the library itself depends on nothing.
  *
  * @module
  */
@@ -39,6 +41,7 @@ interface DenoJson {
   description?: string;
   license?: string;
   exports?: string | Record<string, string>;
+  imports?: Record<string, string>;
   // Optional npm metadata, passed through when present in deno.json.
   keywords?: string[];
   homepage?: string;
@@ -67,6 +70,15 @@ for (const [key, target] of Object.entries(denoExports)) {
   }
   if (!(await exists(`${root}/${target}`))) fail(`export "${key}": ${target} does not exist`);
   npmExports[key] = { types: `./esm/${m[1]}.d.ts`, default: `./esm/${m[1]}.js` };
+}
+
+// "npm:@opentelemetry/api@^1.7.0" -> peer "@opentelemetry/api": "^1.7.0", optional.
+const peers: Record<string, string> = {};
+for (const [key, target] of Object.entries(denoJson.imports ?? {})) {
+  if (!target.startsWith("npm:")) continue;
+  const m = /^npm:(@?[^@]+)@(.+)$/.exec(target);
+  if (!m || m[1] !== key) fail(`import "${key}": "${target}" must be npm:${key}@<range>`);
+  peers[key] = m[2]!;
 }
 
 const started = performance.now();
@@ -100,6 +112,14 @@ const pkg: Record<string, unknown> = {
   // every other module is side-effect free.
   sideEffects: ["./cli", ".", "./cloudflare"].flatMap((key) => npmExports[key]?.default ?? []),
   engines: { node: ">=20" },
+  ...(Object.keys(peers).length > 0
+    ? {
+      peerDependencies: peers,
+      peerDependenciesMeta: Object.fromEntries(
+        Object.keys(peers).map((name) => [name, { optional: true }]),
+      ),
+    }
+    : {}),
   files: ["esm"],
 };
 await Deno.writeTextFile(`${outDir}/package.json`, JSON.stringify(pkg, null, 2) + "\n");

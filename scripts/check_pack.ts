@@ -11,6 +11,8 @@
  *    consumer and testing .mjs files importing the package by name, and the
  *    bin (`npx --no-install faktory-ts info --json`), all run against a real
  *    Faktory started by the test harness;
+ *    then, with `@opentelemetry/api` (the optional peer of `./otel`) installed
+ *    from this repo's node_modules, a file that runs a job through `./otel`;
  * 4. Bun: the same with `bun add <tarball>` in another fresh project, run by
  *    `bun`, the bin by `bunx --bun faktory-ts` (skip with --skip-bun).
  *
@@ -162,6 +164,15 @@ const now = inline().register(Greet, (job) => void seen.push(job.args[0]));
 await now.perform(Greet, ["inline"]);
 console.log(JSON.stringify(seen));
 `,
+    "otel.mjs": `import { defineJob } from "${name}";
+import { jobTelemetry, pushTelemetry } from "${name}/otel";
+import { inline } from "${name}/testing";
+const Traced = defineJob("Traced");
+const jobs = inline({ middleware: [pushTelemetry()], jobMiddleware: [jobTelemetry()] });
+let ran = false;
+await jobs.register(Traced, () => void (ran = true)).perform(Traced, []);
+console.log(JSON.stringify(ran));
+`,
     "typed.ts": `import { defineJob, type JobPusher, Producer, Worker } from "${name}";
 import { fake, type TestProducer } from "${name}/testing";
 const Send = defineJob<[to: string]>("Send");
@@ -233,6 +244,11 @@ export const wrong = (jobs: JobPusher) => jobs.perform(Send, [42]);
   await run(`${bin}/tsc`, ["-p", "tsconfig.json"], { cwd: nodeDir });
   log("node: typed.ts type-checks against the installed .d.ts files");
   await exercise(`node-${nodeVersion}`, nodeDir, "node", ["npx", "--no-install", "faktory-ts"]);
+  const api = `${root}/node_modules/@opentelemetry/api`;
+  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", api], { cwd: nodeDir });
+  const traced = await run("node", ["otel.mjs"], { cwd: nodeDir });
+  check(traced.trim() === "true", `node: a job through ./otel gave ${traced.trim()}`);
+  log("node: ./otel runs with its optional peer @opentelemetry/api installed");
 
   // ---- 4. Bun --------------------------------------------------------------------
   if (!args.has("--skip-bun")) {

@@ -52,4 +52,5 @@ export type {
   TlsOptions,
 } from "./runtime/types.ts";
 export { Producer, type ProducerOptions } from "./producer.ts";
-export type { JobPusher, PerformOptions, PushMiddleware } from "./push.ts";
+export type { JobPusher, PerformOptions, PushInfo, PushMiddleware } from "./push.ts";
+export { schemaFrom, type StandardSchemaResult, type StandardSchemaV1 } from "./schema.ts";

@@ -239,7 +239,7 @@ export class ServerShuttingDownError extends ConnectionError {}
 export class UnknownJobTypeError extends FaktoryError {}
 
 /**
- * The job type's `parse` refused the job's arguments; the job was failed.
+ * The job type's schema refused the job's arguments; the job was failed.
  *
  * @example
  * ```ts

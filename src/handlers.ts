@@ -10,6 +10,7 @@ import { InvalidArgumentsError, UnknownJobTypeError, ValidationError } from "./e
 import { checkValue, JOB_OPTIONS, JOBTYPE } from "./rules.ts";
 import type { Job, JobType } from "./job.ts";
 import type { Logger } from "./logger.ts";
+import { parseArgs, type StandardSchemaV1 } from "./schema.ts";
 
 /**
  * What a handler gets besides its job.
@@ -54,7 +55,10 @@ export type JobHandler<Args extends readonly unknown[] = readonly unknown[]> = (
 
 /**
  * Runs around every job, first one outermost: time it, trace it, change the
- * error. Call `next` to run the rest; throw to fail the job.
+ * error. Call `next` to run the rest; throw to fail the job. It sees every
+ * job fetched, as fetched: the handler is looked up and the arguments are
+ * checked against the job type's schema inside `next`, so a job with no
+ * handler or refused arguments fails through it too.
  *
  * @example
  * ```ts
@@ -91,9 +95,9 @@ export type JobMiddleware = (
  */
 export interface HandlerRegistry {
   /** Registers the handler for a job type or a plain jobtype name (see {@linkcode Worker.register}). */
-  register<Args extends readonly unknown[]>(
-    type: JobType<Args> | string,
-    handler: JobHandler<Args>,
+  register<Parsed extends readonly unknown[]>(
+    type: JobType<readonly unknown[], Parsed> | string,
+    handler: JobHandler<Parsed>,
   ): this;
   /** Adds middleware around every job (see {@linkcode Worker.use}). */
   use(middleware: JobMiddleware): this;
@@ -101,7 +105,7 @@ export interface HandlerRegistry {
 
 interface Registered {
   readonly handler: JobHandler;
-  readonly parse: ((args: unknown[]) => readonly unknown[]) | undefined;
+  readonly schema: StandardSchemaV1 | undefined;
 }
 
 /** The handlers by jobtype and the middleware around them. */
@@ -115,18 +119,18 @@ export class Handlers {
   }
 
   /** Registers (or replaces) the handler for a job type or jobtype name. */
-  register<Args extends readonly unknown[]>(
-    type: JobType<Args> | string,
-    handler: JobHandler<Args>,
+  register<Parsed extends readonly unknown[]>(
+    type: JobType<readonly unknown[], Parsed> | string,
+    handler: JobHandler<Parsed>,
   ): void {
     const jobtype = typeof type === "string" ? type : (type as JobType | null)?.jobtype;
     checkValue(JOBTYPE, jobtype, "jobtype");
     if (typeof handler !== "function") {
       throw new ValidationError(`The handler for ${jobtype} is not a function`);
     }
-    const parse = typeof type === "string" ? undefined : type.parse;
-    if (parse !== undefined) checkValue(JOB_OPTIONS.parse!, parse, "parse");
-    this.#handlers.set(jobtype!, { handler: handler as unknown as JobHandler, parse });
+    const schema = typeof type === "string" ? undefined : type.schema;
+    if (schema !== undefined) checkValue(JOB_OPTIONS.schema!, schema, "schema");
+    this.#handlers.set(jobtype!, { handler: handler as unknown as JobHandler, schema });
   }
 
   /** Adds middleware inside what was added before. */
@@ -138,11 +142,25 @@ export class Handlers {
   }
 
   /**
-   * Runs the job: finds its handler (else `UnknownJobTypeError`), applies
-   * the job type's `parse` (else `InvalidArgumentsError`), then the
-   * middleware and the handler.
+   * Runs the job through the middleware; innermost, finds its handler (else
+   * `UnknownJobTypeError`), checks its arguments against the job type's
+   * schema (else `InvalidArgumentsError`) and runs the handler on the
+   * schema's output.
    */
   run(job: Job, context: JobContext): Promise<unknown> {
+    const middleware = this.#middleware;
+    const run = (i: number): Promise<unknown> => {
+      const m = middleware[i];
+      return m ? m(job, context, () => run(i + 1).then(() => {})) : this.#handle(job, context);
+    };
+    try {
+      return run(0);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #handle(job: Job, context: JobContext): Promise<unknown> {
     try {
       const registered = this.#handlers.get(job.jobtype);
       if (registered === undefined) {
@@ -150,24 +168,12 @@ export class Handlers {
           `No handler is registered for jobtype ${JSON.stringify(job.jobtype)}`,
         );
       }
-      if (registered.parse) {
-        try {
-          (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
-        } catch (cause) {
-          throw new InvalidArgumentsError(
-            `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
-            { cause },
-          );
-        }
-      }
-      const middleware = this.#middleware;
-      const run = (i: number): Promise<unknown> => {
-        const m = middleware[i];
-        return m
-          ? m(job, context, () => run(i + 1).then(() => {}))
-          : Promise.resolve(registered.handler(job, context));
-      };
-      return run(0);
+      const { handler, schema } = registered;
+      if (schema === undefined) return Promise.resolve(handler(job, context));
+      return parseArgs(schema, job.jobtype, job.args, InvalidArgumentsError).then((args) => {
+        (job.payload as { args: unknown }).args = args;
+        return handler(job, context);
+      });
     } catch (e) {
       return Promise.reject(e);
     }

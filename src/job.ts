@@ -9,6 +9,7 @@ import { show, ValidationError } from "./errors.ts";
 import { DEFAULT_RETRY, type JobFailure, type JobPayload, randomJid } from "./payload.ts";
 import { checkOptions, checkValue, FIRST_TIME, JOB_OPTIONS, JOBTYPE, LAST_TIME } from "./rules.ts";
 import { enterpriseCustom } from "./ent/options.ts";
+import type { StandardSchemaV1 } from "./schema.ts";
 
 /**
  * How a job is pushed. Options compose with {@linkcode mergeOptions}: later
@@ -113,9 +114,10 @@ export function mergeOptions(...options: readonly (JobOptions | undefined)[]): J
 }
 
 /**
- * A job type: its name, default options, and (in the type only) its
- * arguments. Define it once and use it for pushing and for handling, so
- * the compiler checks both sides agree.
+ * A job type: its name, default options, and its arguments: `Args` as a
+ * push passes them, `Parsed` as the handler gets them (the schema's output;
+ * the same without a schema). Define it once and use it for pushing and for
+ * handling, so the compiler checks both sides agree.
  *
  * @example
  * ```ts
@@ -124,37 +126,46 @@ export function mergeOptions(...options: readonly (JobOptions | undefined)[]): J
  * console.log(SendEmail.jobtype); // SendEmail
  * ```
  */
-export interface JobType<Args extends readonly unknown[] = readonly unknown[]> extends JobOptions {
+export interface JobType<
+  Args extends readonly unknown[] = readonly unknown[],
+  Parsed extends readonly unknown[] = Args,
+> extends JobOptions {
   /** The handler name. */
   readonly jobtype: string;
   /**
-   * Optional check run by the worker on fetched arguments; throw to refuse
-   * them (the job is failed with errtype `InvalidArgumentsError`). Its type
-   * also carries the argument types for the compiler, even when absent.
+   * The schema of the argument list: any Standard Schema (zod, valibot,
+   * arktype, or `schemaFrom(fn)`). A push checks the arguments with it
+   * and sends them as given (a `ValidationError` and nothing sent if
+   * refused); the worker checks them again and the handler gets the output
+   * (an `InvalidArgumentsError` FAIL if refused). Its types also carry the
+   * argument types for the compiler, even when absent.
    */
-  readonly parse?: ((args: unknown[]) => Args) | undefined;
+  readonly schema?: StandardSchemaV1<Args, Parsed> | undefined;
 }
 
 /**
- * Declares a job type with its argument types and default options.
+ * Declares a job type with its default options and its argument types:
+ * inferred from a `schema`, or given as a type argument.
  *
  * @example
  * ```ts
  * import { defineJob } from "@faktory-ts/faktory";
- * const Resize = defineJob<[imageId: number, width: number]>("Resize", {
+ * import { z } from "zod";
+ *
+ * const Resize = defineJob("Resize", {
  *   queue: "images",
- *   retry: 5,
- *   parse: (args) => {
- *     if (!args.every((a) => typeof a === "number")) throw new TypeError("numbers expected");
- *     return args as [number, number];
- *   },
+ *   schema: z.tuple([z.int().positive(), z.int().min(16)]),
  * });
+ * const Cleanup = defineJob<[dir: string]>("Cleanup", { retry: 3 }); // no check at run time
  * ```
  */
-export function defineJob<Args extends readonly unknown[] = readonly unknown[]>(
+export function defineJob<
+  Args extends readonly unknown[] = readonly unknown[],
+  Parsed extends readonly unknown[] = Args,
+>(
   jobtype: string,
-  options: Omit<JobType<Args>, "jobtype"> = {},
-): JobType<Args> {
+  options: JobOptions & { readonly schema?: StandardSchemaV1<Args, Parsed> | undefined } = {},
+): JobType<Args, Parsed> {
   checkValue(JOBTYPE, jobtype, "jobtype");
   checkOptions(JOB_OPTIONS, options, "job options");
   return { ...options, jobtype };

@@ -9,9 +9,10 @@ import { type ClientOptions, resolveClientOptions } from "./client_options.ts";
 import { Pool } from "./pool.ts";
 import { BulkPushError, ValidationError } from "./errors.ts";
 import { PRODUCER_OPTIONS } from "./rules.ts";
-import { buildPayload, type JobOptions, mergeOptions } from "./job.ts";
+import { type JobOptions, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
 import {
+  buildJob,
   composeOptions,
   type JobPusher,
   type PerformOptions,
@@ -79,7 +80,8 @@ export class Producer implements AsyncDisposable, JobPusher {
   /**
    * Pushes one job and resolves with its jid. `options` is a job type, plain
    * options, or a list of them composed left to right; the arguments are
-   * checked against the job type's argument types at compile time.
+   * checked against the job type's argument types at compile time, and
+   * against its schema, if it has one, before anything is sent.
    *
    * @example
    * ```ts ignore
@@ -90,7 +92,7 @@ export class Producer implements AsyncDisposable, JobPusher {
     options: PerformOptions<Args>,
     args: NoInfer<Args>,
   ): Promise<string> {
-    const job = buildPayload(composeOptions(this.#defaults, options), args);
+    const job = await buildJob(composeOptions(this.#defaults, options), args);
     await this.#pool.use((client) =>
       throughMiddleware(this.#middleware, job, () => client.push(job).then(() => {}))
     );
@@ -99,9 +101,9 @@ export class Producer implements AsyncDisposable, JobPusher {
 
   /**
    * Pushes many jobs of one kind (one argument list each) and resolves with
-   * their jids in order. Every job passes the middleware and is checked
-   * before the first is sent (a bad one is a `ValidationError` and nothing is
-   * pushed); they go in batches of up to 1000. Throws
+   * their jids in order. Every job is checked (its schema too) and passes the
+   * middleware before the first is sent (a bad one is a `ValidationError`
+   * and nothing is pushed); they go in batches of up to 1000. Throws
    * {@linkcode BulkPushError} if the server refused some, or the connection
    * failed part way: it says which jobs were pushed and which were not.
    *
@@ -119,9 +121,14 @@ export class Producer implements AsyncDisposable, JobPusher {
     }
     const composed = composeOptions(this.#defaults, options);
     const jobs: JobPayload[] = [];
-    for (const args of argsList) {
-      const job = buildPayload(composed, args);
-      await throughMiddleware(this.#middleware, job, () => Promise.resolve(void jobs.push(job)));
+    for (const [i, args] of argsList.entries()) {
+      const job = await buildJob(composed, args, `argsList[${i}]`);
+      await throughMiddleware(
+        this.#middleware,
+        job,
+        () => Promise.resolve(void jobs.push(job)),
+        true,
+      );
     }
     const refused = await this.#pool.use((client) => client.pushBulk(jobs));
     if (Object.keys(refused).length > 0) {

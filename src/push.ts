@@ -7,14 +7,16 @@
  */
 
 import { show, ValidationError } from "./errors.ts";
-import { type JobOptions, type JobType, mergeOptions } from "./job.ts";
+import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
+import { parseArgs } from "./schema.ts";
 
 /**
  * Runs around every push: may change the job, add `custom` fields (a trace
  * id), log, or refuse it by throwing. Call `next` to push. In a bulk push
- * each job passes the chain first (`next` then only queues it; a job whose
- * chain does not call `next` is left out) and the batch is sent afterwards.
+ * (`push.bulk`) each job passes the chain first (`next` then only queues it;
+ * a job whose chain does not call `next` is left out) and the batch is sent
+ * afterwards.
  *
  * @example
  * ```ts
@@ -25,13 +27,35 @@ import type { JobPayload } from "./payload.ts";
  * };
  * ```
  */
-export type PushMiddleware = (job: JobPayload, next: () => Promise<void>) => Promise<void>;
+export type PushMiddleware = (
+  job: JobPayload,
+  next: () => Promise<void>,
+  push: PushInfo,
+) => Promise<void>;
+
+/**
+ * What push middleware is told about the push it runs in.
+ *
+ * @example
+ * ```ts
+ * import type { PushMiddleware } from "@faktory-ts/faktory";
+ * const timed: PushMiddleware = async (job, next, { bulk }) => {
+ *   const start = performance.now();
+ *   await next(); // in a bulk push this only queues the job
+ *   if (!bulk) console.log(`pushed ${job.jid} in ${performance.now() - start} ms`);
+ * };
+ * ```
+ */
+export interface PushInfo {
+  /** Part of a bulk push: `next` only queues the job, and the batch is sent later. */
+  readonly bulk: boolean;
+}
 
 /** Options for one push: one set, or several composed left to right. */
 export type PerformOptions<Args extends readonly unknown[]> =
-  | JobType<Args>
+  | JobType<Args, readonly unknown[]>
   | JobOptions
-  | readonly [JobType<Args>, ...JobOptions[]]
+  | readonly [JobType<Args, readonly unknown[]>, ...JobOptions[]]
   | readonly JobOptions[];
 
 /**
@@ -76,13 +100,38 @@ export function composeOptions<Args extends readonly unknown[]>(
     : mergeOptions(defaults, options as JobOptions);
 }
 
+/**
+ * Builds the job of one push from composed options and checks its arguments
+ * against the job type's schema, if it has one (a `ValidationError` names
+ * each issue under `path`). The job carries the arguments as given, not the
+ * schema's output: the worker checks them again and applies any transform
+ * once, there.
+ */
+export async function buildJob(
+  options: JobOptions,
+  args: readonly unknown[],
+  path = "args",
+): Promise<JobPayload> {
+  const job = buildPayload(options, args);
+  const { schema } = options as JobType;
+  if (schema !== undefined) await parseArgs(schema, job.jobtype, job.args, ValidationError, path);
+  return job;
+}
+
+const SINGLE: PushInfo = Object.freeze({ bulk: false });
+const BULK: PushInfo = Object.freeze({ bulk: true });
+
 /** Runs push middleware around `push`, first one outermost. */
 export function throughMiddleware(
   middleware: readonly PushMiddleware[],
   job: JobPayload,
   push: () => Promise<void>,
-  i = 0,
+  bulk = false,
 ): Promise<void> {
-  const m = middleware[i];
-  return m ? m(job, () => throughMiddleware(middleware, job, push, i + 1)) : push();
+  const info = bulk ? BULK : SINGLE;
+  const run = (i: number): Promise<void> => {
+    const m = middleware[i];
+    return m ? m(job, () => run(i + 1), info) : push();
+  };
+  return run(0);
 }

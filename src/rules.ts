@@ -17,6 +17,7 @@
 
 import { show, ValidationError } from "./errors.ts";
 import { isQueueName, isWord, QUEUE_HINT, WORD_HINT } from "./protocol/command.ts";
+import { isStandardSchema } from "./schema.ts";
 
 /** How one value is checked. */
 export interface Rule {
@@ -170,7 +171,7 @@ const RESERVE_FOR = number(1, 86_400, true, "use whole seconds from 1 to 86400")
 const BACKTRACE = number(0, 1000, true, "use a whole number of lines from 0 to 1000");
 const CUSTOM = object("use an object such as { key: value }");
 
-/** `JobOptions` (and a `JobType`'s `parse`). */
+/** `JobOptions` (and a `JobType`'s `schema`). */
 export const JOB_OPTIONS: Rules = {
   jobtype: JOBTYPE,
   queue,
@@ -205,7 +206,8 @@ export const JOB_OPTIONS: Rules = {
     "use whole seconds, 1 or more",
     `use at most ${CENTURY_S} seconds (100 years)`,
   ),
-  parse: is((v) => typeof v === "function", "use a function that returns the arguments or throws"),
+  schema: is(isStandardSchema, "use a Standard Schema such as z.tuple([z.string()])"),
+  parse: refuse("parse became schema: use schemaFrom(parse), or a zod, valibot or arktype schema"),
 };
 
 /** `JobPayload`, the job as it travels: what `Client.push` checks. */
@@ -332,6 +334,15 @@ export const DRAIN_OPTIONS: Rules = {
     "use a job type or a jobtype name",
   ),
   limit: number(0, Number.MAX_SAFE_INTEGER, true, "use a whole number, 0 or more"),
+};
+
+// ---- ./otel ----------------------------------------------------------------------------
+
+/** `TelemetryOptions`. */
+export const TELEMETRY_OPTIONS: Rules = {
+  tracerProvider: is(methods(["getTracer"]), "use a TracerProvider, such as the SDK's"),
+  meterProvider: is(methods(["getMeter"]), "use a MeterProvider, such as the SDK's"),
+  propagator: is(methods(["inject", "extract", "fields"]), "use a TextMapPropagator"),
 };
 
 // ---- The environment -----------------------------------------------------------------

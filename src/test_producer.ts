@@ -5,12 +5,13 @@
  */
 
 import { FaktoryError, show, ValidationError, WorkerStoppedError } from "./errors.ts";
-import { buildPayload, Job, type JobOptions, type JobType, mergeOptions } from "./job.ts";
+import { Job, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { type JobPayload, validatePayload } from "./payload.ts";
 import { validateQueue } from "./protocol/command.ts";
 import { checkOptions, checkValue, DRAIN_OPTIONS, TESTING_OPTIONS } from "./rules.ts";
 import {
+  buildJob,
   composeOptions,
   type JobPusher,
   type PerformOptions,
@@ -147,9 +148,9 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
    * const jobs = fake().register("Cleanup", () => {});
    * ```
    */
-  register<Args extends readonly unknown[]>(
-    type: JobType<Args> | string,
-    handler: JobHandler<Args>,
+  register<Parsed extends readonly unknown[]>(
+    type: JobType<readonly unknown[], Parsed> | string,
+    handler: JobHandler<Parsed>,
   ): this {
     this.#handlers.register(type, handler);
     return this;
@@ -178,8 +179,8 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
    * Pushes one job, as {@linkcode Producer.perform} does, and resolves with
    * its jid. Inline: runs it first and rejects with its handler's error.
    * Fake: keeps it for {@linkcode TestProducer.drain}. A job a real push
-   * would refuse (bad options, arguments that are not JSON) is refused with
-   * the same `ValidationError`.
+   * would refuse (bad options, arguments that are not JSON or that the job
+   * type's schema refuses) is refused with the same `ValidationError`.
    *
    * @example
    * ```ts
@@ -193,7 +194,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     options: PerformOptions<Args>,
     args: NoInfer<Args>,
   ): Promise<string> {
-    const job = buildPayload(composeOptions(this.#defaults, options), args);
+    const job = await buildJob(composeOptions(this.#defaults, options), args);
     let accepted: Job | undefined;
     await throughMiddleware(this.#pushMiddleware, job, () => {
       accepted = this.#accept(job);
@@ -225,12 +226,13 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     }
     const composed = composeOptions(this.#defaults, options);
     const payloads: JobPayload[] = [];
-    for (const args of argsList) {
-      const job = buildPayload(composed, args);
+    for (const [i, args] of argsList.entries()) {
+      const job = await buildJob(composed, args, `argsList[${i}]`);
       await throughMiddleware(
         this.#pushMiddleware,
         job,
         () => Promise.resolve(void payloads.push(job)),
+        true,
       );
     }
     for (const job of payloads) validatePayload(job); // all or nothing, as far as checks go
@@ -295,7 +297,9 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
    * const to: string[] = jobs.jobsOf(SendEmail).map((job) => job.args[0]);
    * ```
    */
-  jobsOf<Args extends readonly unknown[]>(type: JobType<Args> | string): Job<Args>[] {
+  jobsOf<Args extends readonly unknown[]>(
+    type: JobType<Args, readonly unknown[]> | string,
+  ): Job<Args>[] {
     checkValue(DRAIN_OPTIONS.jobtype!, type, "type");
     const jobtype = typeof type === "string" ? type : type.jobtype;
     return this.#waiting.filter((job) => job.jobtype === jobtype) as unknown as Job<Args>[];
@@ -324,7 +328,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
    * including jobs pushed while draining, until none is left (of the chosen
    * queues and job type). Scheduled jobs (`at`, `in`) run too, without
    * waiting, up to `limit` jobs. Resolves with the jobs run. A handler's error (or an unknown
-   * jobtype, or arguments refused by `parse`) rejects at once with that
+   * jobtype, or arguments refused by the schema) rejects at once with that
    * error; the failed job is removed, the others stay.
    *
    * @example
@@ -395,7 +399,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     return job;
   }
 
-  /** Runs one job as a Worker does (parse, middleware, handler); resolves with the job run. */
+  /** Runs one job as a Worker does (middleware, schema, handler); resolves with the job run. */
   async #run(stored: Job): Promise<Job> {
     const job = new Job(JSON.parse(JSON.stringify(stored.payload)) as JobPayload);
     const context: JobContext = {

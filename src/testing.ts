@@ -11,9 +11,10 @@
  * (the `JobPusher` interface) and the registering methods of a `Worker`
  * (the `HandlerRegistry` interface), so application code written against
  * those interfaces runs unchanged against it. Jobs take the same path as on a
- * server: push middleware, the checks a real push makes, a JSON round trip
- * (a `Date` argument arrives as a string), the job type's `parse`, job
- * middleware, and a {@linkcode JobContext} with `signal`, `logger` and `wid`.
+ * server: push middleware, the checks a real push makes (the job type's
+ * schema included), a JSON round trip (a `Date` argument arrives as a
+ * string), job middleware, the schema again (the handler gets its output),
+ * and a {@linkcode JobContext} with `signal`, `logger` and `wid`.
  *
  * @example
  * ```ts

@@ -243,7 +243,11 @@ const JOB_KEYS = Object.fromEntries(
   Object.entries(JOB).map(([k, c]) => [k, c.documented]),
 ) as Record<string, (v: unknown) => Verdict>;
 JOB_KEYS.jobtype = isJobtype;
-JOB_KEYS.parse = (v) => typeof v === "function";
+// A Standard Schema (see schema_test.ts); `parse` became `schema` and is refused.
+JOB_KEYS.schema = (v) =>
+  (typeof v === "object" || typeof v === "function") && v !== null &&
+  typeof (v as { "~standard"?: { validate?: unknown } })["~standard"]?.validate === "function";
+JOB_KEYS.parse = () => false;
 
 /** One option of a set at a time, hostile or documented. */
 function oneOption(cases: Record<string, OptionCase>) {

@@ -1,4 +1,4 @@
-// The source's shape: `./testing` loads no socket code, and no file in src/
+// The source's shape: `./testing` and `./otel` load no socket code, and no file in src/
 // is too long to read. Reads the .ts sources, so it runs the same on every runtime.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -45,15 +45,24 @@ function graph(entry: string): Set<string> {
   return new Set([...seen].map((f) => path.relative(root, f)));
 }
 
-test("./testing loads no socket, connection or runtime code", () => {
-  const modules = graph("src/testing.ts");
-  assert.ok(modules.has("src/handlers.ts") && modules.has("src/payload.ts"), "the graph is read");
-  const forbidden = [...modules].filter((m) =>
+/** The modules of `entry`'s graph that hold sockets, connections or runtime adapters. */
+function socketCode(entry: string): string[] {
+  return [...graph(entry)].filter((m) =>
     m.startsWith("src/runtime/") || m.startsWith("src/worker/") ||
     ["src/connection.ts", "src/client.ts", "src/reconnect.ts", "src/pool.ts", "src/producer.ts"]
       .includes(m)
   );
-  assert.deepEqual(forbidden, [], "modules ./testing must not load");
+}
+
+test("./testing loads no socket, connection or runtime code", () => {
+  const modules = graph("src/testing.ts");
+  assert.ok(modules.has("src/handlers.ts") && modules.has("src/payload.ts"), "the graph is read");
+  assert.deepEqual(socketCode("src/testing.ts"), [], "modules ./testing must not load");
+});
+
+test("./otel loads no socket, connection or runtime code: it is middleware", () => {
+  assert.ok(graph("src/otel.ts").has("src/otel/trace_context.ts"), "the graph is read");
+  assert.deepEqual(socketCode("src/otel.ts"), [], "modules ./otel must not load");
 });
 
 test("the graph reader sees what mod.ts loads, sockets included", () => {

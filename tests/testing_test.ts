@@ -10,6 +10,7 @@ import {
   type JobPusher,
   type Logger,
   type Producer,
+  schemaFrom,
   UnknownJobTypeError,
   ValidationError,
   type Worker,
@@ -20,13 +21,13 @@ import { fake, inline, TestProducer } from "../src/testing.ts";
 // ---- the "application" under test ----------------------------------------------
 
 const SendEmail = defineJob<[to: string, subject: string]>("SendEmail", { queue: "mail" });
-const Charge = defineJob<[cents: number]>("Charge", {
+const Charge = defineJob("Charge", {
   queue: "billing",
   retry: 3,
-  parse: (args) => {
+  schema: schemaFrom((args): [cents: number] => {
     if (typeof args[0] !== "number") throw new TypeError("cents must be a number");
     return args as [number];
-  },
+  }),
 });
 
 /** Application code: depends on the interface only, so Producer or a test double fit. */
@@ -114,7 +115,7 @@ describe("fake mode", () => {
     assert.deepEqual(outbox, ["Welcome -> good@example.com"]);
   });
 
-  test("unknown job types and arguments refused by parse fail as on a worker", async () => {
+  test("unknown job types and arguments refused by the schema fail as on a worker", async () => {
     const jobs = fake().register(Charge, () => {});
     await jobs.perform({ jobtype: "Nobody" }, []);
     await assert.rejects(jobs.drain(), UnknownJobTypeError);

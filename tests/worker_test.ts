@@ -5,6 +5,7 @@ import {
   type JobContext,
   Producer,
   randomJid,
+  schemaFrom,
   silentLogger,
   ValidationError,
   Worker,
@@ -159,11 +160,11 @@ describe("worker on a real Faktory", () => {
 
   test("unknown jobtypes and refused arguments are FAILed with clear errtypes", async () => {
     await using faktory = await useFaktory();
-    const Typed = defineJob<[number]>("Typed", {
-      parse: (args) => {
+    const Typed = defineJob("Typed", {
+      schema: schemaFrom((args): [number] => {
         if (typeof args[0] !== "number") throw new TypeError("a number is required");
         return args as [number];
-      },
+      }),
     });
     await using worker = faktory.startWorker(
       { queues: ["w-unknown"] },

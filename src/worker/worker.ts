@@ -108,7 +108,8 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
 
   /**
    * Registers the handler for a job type (or a plain jobtype name). With a
-   * {@linkcode JobType} the handler's job is typed by its arguments.
+   * {@linkcode JobType} the handler's job is typed by its arguments (its
+   * schema's output, which it gets).
    *
    * @example
    * ```ts ignore
@@ -116,9 +117,9 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    * worker.register("Cleanup", () => cleanup());
    * ```
    */
-  register<Args extends readonly unknown[]>(
-    type: JobType<Args> | string,
-    handler: JobHandler<Args>,
+  register<Parsed extends readonly unknown[]>(
+    type: JobType<readonly unknown[], Parsed> | string,
+    handler: JobHandler<Parsed>,
   ): this {
     this.#handlers.register(type, handler);
     return this;
