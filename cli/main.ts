@@ -11,15 +11,17 @@ import { info, mutate, queue } from "./admin.ts";
 import { type Command, CONNECTION_HELP, parse, PROGRAM, UsageError } from "./args.ts";
 import { stderr, stdout } from "./output.ts";
 import { push } from "./push.ts";
+import { work } from "./work.ts";
 
-const COMMANDS: Readonly<Record<string, Command>> = { push, info, queue, mutate };
+const COMMANDS: Readonly<Record<string, Command>> = { push, info, queue, mutate, work };
 
-const HELP = `${PROGRAM}: push jobs to Faktory and look after the server
+const HELP = `${PROGRAM}: push jobs to Faktory, run workers, and look after the server
 
 Usage: ${PROGRAM} <command> [options]
 
 Commands:
   push      push a job, or every job of a JSON-lines file
+  work      run a worker with the handlers of your modules (one process, or a supervised fleet)
   info      what the server holds: queues, sets, totals
   queue     pause, resume, remove queues; show their latency
   mutate    requeue, discard, kill or clear jobs of the retries, scheduled or dead set
