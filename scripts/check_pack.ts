@@ -9,8 +9,9 @@
  *    (a local file with no dependencies: no network), a TypeScript file
  *    type-checked against the installed types, then small producer,
  *    consumer and testing .mjs files importing the package by name, and the
- *    bin (`npx --no-install faktory-ts info --json`), all run against a real
- *    Faktory started by the test harness;
+ *    bin (`npx --no-install faktory-ts info --json`, and `push` then `work`
+ *    on a handler module until SIGTERM), all run against a real Faktory
+ *    started by the test harness;
  * 4. Bun: the same with `bun add <tarball>` in another fresh project, run by
  *    `bun`, the bin by `bunx --bun faktory-ts` (skip with --skip-bun).
  *
@@ -151,6 +152,12 @@ worker.on("failure", (job, error) => console.error("failed", job.jid, error));
 await worker.run();
 console.log(JSON.stringify(seen.sort()));
 `,
+    "handlers.mjs":
+      `// The module the bin's \`work\` runs: its default export registers the handlers.
+export default function (registry) {
+  registry.register("PackCheck", (job) => console.log(\`worked \${job.args[0]}\`));
+}
+`,
     "testing.mjs": `import { defineJob } from "${name}";
 import { fake, inline } from "${name}/testing";
 const Greet = defineJob("Greet");
@@ -202,8 +209,63 @@ export const wrong = (jobs: JobPusher) => jobs.perform(Send, [42]);
     }
   };
 
+  /**
+   * Pushes a job with the bin, works it with `faktory-ts work handlers.mjs`,
+   * then stops the worker with SIGTERM: it must exit 0 with its summary. The
+   * worker runs as a deployment runs it: npx exits on SIGTERM without passing
+   * it on (npm 11), so on Node the bin is run itself.
+   */
+  const workOnce = async (
+    label: string,
+    dir: string,
+    cliBin: string[],
+    env: Record<string, string>,
+  ) => {
+    const [cmd, ...pre] = cliBin as [string, ...string[]];
+    await run(cmd, [...pre, "push", "PackCheck", '["w"]', "--queue", env.QUEUE!], {
+      cwd: dir,
+      env,
+    });
+    log(
+      `$ ${cmd.replace(`${bin}/`, "")} ${
+        pre.join(" ")
+      } work ./handlers.mjs -q ${env.QUEUE}  (in ${dir})`,
+    );
+    const child = new Deno.Command(cmd, {
+      args: [...pre, "work", "./handlers.mjs", "-q", env.QUEUE!, "-c", "2"],
+      cwd: dir,
+      env: { PATH, NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    let out = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    try {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        out += chunk;
+        if (out.includes("worked w")) child.kill("SIGTERM");
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    const { code } = await child.status;
+    const err = await stderr;
+    check(
+      out.includes("worked w") && code === 0 && /1 job\(s\) processed, 0 failed/.test(err),
+      `${label}: work exited ${code} having printed\n${out}\n--- stderr ---\n${err}`,
+    );
+  };
+
   /** Runs the user's files with `runtime` (node or bun) against the server. */
-  const exercise = async (label: string, dir: string, runtime: string, cliBin: string[]) => {
+  const exercise = async (
+    label: string,
+    dir: string,
+    runtime: string,
+    cliBin: string[],
+    workBin = cliBin,
+  ) => {
     const env = { FAKTORY_URL: server.url, QUEUE: `pack-${label}` };
     const jids = JSON.parse(await run(runtime, ["producer.mjs"], { cwd: dir, env })) as string[];
     check(jids.length === 3, `${label}: the producer pushed ${jids.length} jobs`);
@@ -219,9 +281,12 @@ export const wrong = (jobs: JobPusher) => jobs.perform(Send, [42]);
     );
     const seen = await run(runtime, ["consumer.mjs"], { cwd: dir, env, seconds: 60 });
     check(seen.trim() === '["a","b","c"]', `${label}: the consumer saw ${seen.trim()}`);
+    await workOnce(label, dir, workBin, env);
     const tested = await run(runtime, ["testing.mjs"], { cwd: dir, env });
     check(tested.trim() === '["fake","inline"]', `${label}: testing helpers gave ${tested.trim()}`);
-    log(`${label}: producer, consumer, testing helpers and the faktory-ts bin work`);
+    log(
+      `${label}: producer, consumer, testing helpers and the faktory-ts bin (push, info, work) work`,
+    );
   };
 
   // ---- 3. Node -------------------------------------------------------------------
@@ -233,7 +298,9 @@ export const wrong = (jobs: JobPusher) => jobs.perform(Send, [42]);
   const nodeVersion = (await run("node", ["--version"])).trim();
   await run(`${bin}/tsc`, ["-p", "tsconfig.json"], { cwd: nodeDir });
   log("node: typed.ts type-checks against the installed .d.ts files");
-  await exercise(`node-${nodeVersion}`, nodeDir, "node", ["npx", "--no-install", "faktory-ts"]);
+  await exercise(`node-${nodeVersion}`, nodeDir, "node", ["npx", "--no-install", "faktory-ts"], [
+    `${nodeDir}/node_modules/.bin/faktory-ts`,
+  ]);
 
   // ---- 4. Bun --------------------------------------------------------------------
   if (!args.has("--skip-bun")) {
