@@ -1,6 +1,6 @@
 /**
  * The worker's log: a {@linkcode Logger} that writes one line per message
- * to stderr, either for people (`pretty`: time, level, message, fields;
+ * to stderr, either for people (`pretty`: time, level, worker id, message;
  * coloured on a terminal unless `NO_COLOR` is set) or for log shippers
  * (`json`: one object per line with `time`, `level`, `msg` and fields such
  * as `wid` and `jid`).
@@ -29,18 +29,12 @@ export type Fields = Record<string, unknown>;
 export interface CliLogger extends Logger {
   /** Logs `message` with `fields`, if `level` is logged. */
   log(level: Level, message: string, fields?: Fields): void;
-  /** A logger that adds `fields` to every message. */
-  with(fields: Fields): CliLogger;
 }
 
 /** How to log. */
 export interface LogOptions {
   readonly level: Level;
   readonly format: Format;
-  /** Colours (pretty only); default: stderr is a terminal and `NO_COLOR` is not set. */
-  readonly color?: boolean;
-  /** Where each line goes (default stderr). */
-  readonly write?: (line: string) => void;
 }
 
 /** Checks `--log-level` and `--log-format`. */
@@ -70,11 +64,11 @@ const COLORS: Record<Level, string> = { debug: "90", info: "36", warn: "33", err
 const paint = (on: boolean, code: string, text: string) =>
   on ? `\x1b[${code}m${text}\x1b[0m` : text;
 
-/** A logger writing to stderr (or `write`) as `options` say; `fields` go with every message. */
+/** A logger writing to stderr as `options` say; `fields` go with every message. */
 export function createLogger(options: LogOptions, fields: Fields = {}): CliLogger {
   const min = LEVELS.indexOf(options.level);
-  const color = options.format === "pretty" && (options.color ?? wantsColor());
-  const write = options.write ?? ((line: string) => void process.stderr.write(line + "\n"));
+  const color = options.format === "pretty" && wantsColor();
+  const write = (line: string) => void process.stderr.write(line + "\n");
   const format = options.format === "json" ? jsonLine : prettyLine(color);
   const emit = (level: Level, message: string, extra: Fields, data: readonly unknown[]) => {
     if (LEVELS.indexOf(level) < min) return;
@@ -92,7 +86,6 @@ export function createLogger(options: LogOptions, fields: Fields = {}): CliLogge
     warn: at("warn"),
     error: at("error"),
     log: (level, message, extra = {}) => emit(level, message, extra, []),
-    with: (more) => createLogger(options, { ...fields, ...more }),
   };
 }
 

@@ -151,6 +151,14 @@ describe("faktory-ts work: bad usage", () => {
     const run = exits(await cli(["work", JOBS, ECHO], { FAKTORY_URL: url }), 1);
     assert.match(run.stderr, /server tcp:\/\/:\*\*\*@127\.0\.0\.1:1;/);
     assert.match(run.stderr, /could not start: ConnectionError/);
+    assert.ok(!run.stderr.includes("\x1b["), "no colours with NO_COLOR");
+    const coloured = exits(
+      await cli(["work", JOBS], { FAKTORY_URL: url, FORCE_COLOR: "1", NO_COLOR: undefined }),
+      1,
+    );
+    assert.ok(coloured.stderr.includes("\x1b[31mERROR\x1b[0m"), `FORCE_COLOR paints the level`);
+    const plain = await cli(["work", JOBS], { FAKTORY_URL: url, FORCE_COLOR: "1", NO_COLOR: "1" });
+    assert.ok(!plain.stderr.includes("\x1b["), "NO_COLOR wins");
   });
 });
 
