@@ -54,7 +54,7 @@ export function runtimeName(): string {
  * options in `execArgv`; Deno does not, so its command line is read back from
  * /proc, and elsewhere it is `deno run -A` on the main module.
  */
-export function selfCommand(args: readonly string[]): string[] {
+function selfCommand(args: readonly string[]): string[] {
   const deno = (globalThis as { Deno?: { mainModule: string } }).Deno;
   if (deno === undefined) return [process.execPath, ...process.execArgv, process.argv[1]!];
   try {
