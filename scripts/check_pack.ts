@@ -241,12 +241,27 @@ export const wrong = (jobs: JobPusher) => jobs.perform(Send, [42]);
     }).spawn();
     const stderr = new Response(child.stderr).text();
     let out = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    // kill() throws once the process is gone; a throw in a timer would end this
+    // script before its finally stops the server.
+    const kill = (signal: Deno.Signal) => {
+      try {
+        child.kill(signal);
+      } catch { /* it has exited */ }
+    };
+    // A grandchild may hold stdout open: the timeout also stops reading.
+    const reading = new AbortController();
+    const timer = setTimeout(() => {
+      kill("SIGKILL");
+      reading.abort();
+    }, 60_000);
     try {
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const text = child.stdout.pipeThrough(new TextDecoderStream(), { signal: reading.signal });
+      for await (const chunk of text) {
         out += chunk;
-        if (out.includes("worked w")) child.kill("SIGTERM");
+        if (out.includes("worked w")) kill("SIGTERM");
       }
+    } catch (e) {
+      if (!reading.signal.aborted) throw e;
     } finally {
       clearTimeout(timer);
     }
