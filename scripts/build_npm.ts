@@ -1,7 +1,7 @@
 /**
  * Builds the npm package into npm/ (`deno task build:npm`):
  *
- * 1. tsc -p tsconfig.npm.json: mod.ts + src/** -> npm/esm/ (ESM .js + .d.ts)
+ * 1. tsc -p tsconfig.npm.json: mod.ts + src/** + cli.ts + cli/** -> npm/esm/ (ESM .js + .d.ts)
  * 2. npm/package.json generated from deno.json (name, version, license, exports...)
  * 3. README.md / LICENSE copied
  * 4. publint and attw (--profile esm-only) must pass
@@ -59,7 +59,7 @@ const denoExports = typeof denoJson.exports === "string"
   : denoJson.exports;
 
 // "./src/testing.ts" -> "./esm/src/testing"; only what tsconfig.npm.json compiles
-// (mod.ts, cli.ts and src/).
+// (mod.ts, cli.ts and src/; cli/ holds the commands cli.ts loads, not entry points).
 const npmExports: Record<string, { types: string; default: string }> = {};
 for (const [key, target] of Object.entries(denoExports)) {
   const m = /^\.\/(.+)\.ts$/.exec(target);

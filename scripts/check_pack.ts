@@ -9,8 +9,9 @@
  *    (a local file with no dependencies: no network), a TypeScript file
  *    type-checked against the installed types, then small producer,
  *    consumer and testing .mjs files importing the package by name, and the
- *    bin (`npx --no-install faktory-ts info --json`), all run against a real
- *    Faktory started by the test harness;
+ *    bin (`npx --no-install faktory-ts info --json`, and `push` then `work`
+ *    on a handler module until SIGTERM), all run against a real Faktory
+ *    started by the test harness;
  *    then, with `@opentelemetry/api` (the optional peer of `./otel`) installed
  *    from this repo's node_modules, a file that runs a job through `./otel`;
  * 4. Bun: the same with `bun add <tarball>` in another fresh project, run by
@@ -152,6 +153,12 @@ worker.on("failure", (job, error) => console.error("failed", job.jid, error));
 await worker.run();
 console.log(JSON.stringify(seen.sort()));
 `,
+    "handlers.mjs":
+      `// The module the bin's \`work\` runs: its default export registers the handlers.
+export default function (registry) {
+  registry.register("PackCheck", (job) => console.log(\`worked \${job.args[0]}\`));
+}
+`,
     "testing.mjs": `import { defineJob } from "${name}";
 import { fake, inline } from "${name}/testing";
 const Greet = defineJob("Greet");
@@ -212,8 +219,78 @@ export const wrong = (jobs: JobPusher) => jobs.perform(Send, [42]);
     }
   };
 
+  /**
+   * Pushes a job with the bin, works it with `faktory-ts work handlers.mjs`,
+   * then stops the worker with SIGTERM: it must exit 0 with its summary. The
+   * worker runs as a deployment runs it: npx exits on SIGTERM without passing
+   * it on (npm 11), so on Node the bin is run itself.
+   */
+  const workOnce = async (
+    label: string,
+    dir: string,
+    cliBin: string[],
+    env: Record<string, string>,
+  ) => {
+    const [cmd, ...pre] = cliBin as [string, ...string[]];
+    await run(cmd, [...pre, "push", "PackCheck", '["w"]', "--queue", env.QUEUE!], {
+      cwd: dir,
+      env,
+    });
+    log(
+      `$ ${cmd.replace(`${bin}/`, "")} ${
+        pre.join(" ")
+      } work ./handlers.mjs -q ${env.QUEUE}  (in ${dir})`,
+    );
+    const child = new Deno.Command(cmd, {
+      args: [...pre, "work", "./handlers.mjs", "-q", env.QUEUE!, "-c", "2"],
+      cwd: dir,
+      env: { PATH, NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    let out = "";
+    // kill() throws once the process is gone; a throw in a timer would end this
+    // script before its finally stops the server.
+    const kill = (signal: Deno.Signal) => {
+      try {
+        child.kill(signal);
+      } catch { /* it has exited */ }
+    };
+    // A grandchild may hold stdout open: the timeout also stops reading.
+    const reading = new AbortController();
+    const timer = setTimeout(() => {
+      kill("SIGKILL");
+      reading.abort();
+    }, 60_000);
+    try {
+      const text = child.stdout.pipeThrough(new TextDecoderStream(), { signal: reading.signal });
+      for await (const chunk of text) {
+        out += chunk;
+        if (out.includes("worked w")) kill("SIGTERM");
+      }
+    } catch (e) {
+      if (!reading.signal.aborted) throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    const { code } = await child.status;
+    const err = await stderr;
+    check(
+      out.includes("worked w") && code === 0 && /1 job\(s\) processed, 0 failed/.test(err),
+      `${label}: work exited ${code} having printed\n${out}\n--- stderr ---\n${err}`,
+    );
+  };
+
   /** Runs the user's files with `runtime` (node or bun) against the server. */
-  const exercise = async (label: string, dir: string, runtime: string, cliBin: string[]) => {
+  const exercise = async (
+    label: string,
+    dir: string,
+    runtime: string,
+    cliBin: string[],
+    workBin = cliBin,
+  ) => {
     const env = { FAKTORY_URL: server.url, QUEUE: `pack-${label}` };
     const jids = JSON.parse(await run(runtime, ["producer.mjs"], { cwd: dir, env })) as string[];
     check(jids.length === 3, `${label}: the producer pushed ${jids.length} jobs`);
@@ -229,9 +306,12 @@ export const wrong = (jobs: JobPusher) => jobs.perform(Send, [42]);
     );
     const seen = await run(runtime, ["consumer.mjs"], { cwd: dir, env, seconds: 60 });
     check(seen.trim() === '["a","b","c"]', `${label}: the consumer saw ${seen.trim()}`);
+    await workOnce(label, dir, workBin, env);
     const tested = await run(runtime, ["testing.mjs"], { cwd: dir, env });
     check(tested.trim() === '["fake","inline"]', `${label}: testing helpers gave ${tested.trim()}`);
-    log(`${label}: producer, consumer, testing helpers and the faktory-ts bin work`);
+    log(
+      `${label}: producer, consumer, testing helpers and the faktory-ts bin (push, info, work) work`,
+    );
   };
 
   // ---- 3. Node -------------------------------------------------------------------
@@ -243,7 +323,9 @@ export const wrong = (jobs: JobPusher) => jobs.perform(Send, [42]);
   const nodeVersion = (await run("node", ["--version"])).trim();
   await run(`${bin}/tsc`, ["-p", "tsconfig.json"], { cwd: nodeDir });
   log("node: typed.ts type-checks against the installed .d.ts files");
-  await exercise(`node-${nodeVersion}`, nodeDir, "node", ["npx", "--no-install", "faktory-ts"]);
+  await exercise(`node-${nodeVersion}`, nodeDir, "node", ["npx", "--no-install", "faktory-ts"], [
+    `${nodeDir}/node_modules/.bin/faktory-ts`,
+  ]);
   const api = `${root}/node_modules/@opentelemetry/api`;
   await run("npm", ["install", "--offline", "--no-audit", "--no-fund", api], { cwd: nodeDir });
   const traced = await run("node", ["otel.mjs"], { cwd: nodeDir });
