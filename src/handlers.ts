@@ -161,11 +161,14 @@ export class Handlers {
         }
       }
       const middleware = this.#middleware;
+      // Middleware and handlers are user code: what they return may be
+      // anything, a thenable whose `then` throws included. Promise.resolve
+      // turns each into a promise that settles as it does.
       const run = (i: number): Promise<unknown> => {
         const m = middleware[i];
-        return m
-          ? m(job, context, () => run(i + 1).then(() => {}))
-          : Promise.resolve(registered.handler(job, context));
+        return Promise.resolve(
+          m ? m(job, context, () => run(i + 1).then(() => {})) : registered.handler(job, context),
+        );
       };
       return run(0);
     } catch (e) {

@@ -101,7 +101,11 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     return this.#status;
   }
 
-  /** Jobs running now. */
+  /**
+   * Handlers running now, each holding one of the `concurrency` slots. A
+   * handler that ignored its abort signal still counts, after its job was
+   * failed, until it settles: its slot is not free until then.
+   */
   get busy(): number {
     return this.#executor?.busy ?? 0;
   }
@@ -287,8 +291,8 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    */
   async #drain(executor: Executor): Promise<void> {
     const { logger, wid } = this.#settings;
-    if (executor.busy > 0) {
-      logger.info(`Worker ${wid} waits for ${executor.busy} job(s) to finish`);
+    if (executor.unreported > 0) {
+      logger.info(`Worker ${wid} waits for ${executor.unreported} job(s) to finish`);
       await settlesWithin(executor.idle(), this.#stopBy - Date.now());
     }
     executor.abortAll(() =>
@@ -296,7 +300,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     );
     if (!(await settlesWithin(executor.idle(), this.#stopBy + REPORT_GRACE_MS - Date.now()))) {
       logger.warn(
-        `Worker ${wid} stops without reporting ${executor.busy} job(s): ` +
+        `Worker ${wid} stops without reporting ${executor.unreported} job(s): ` +
           "the server retries them when their reservations end",
       );
     }
