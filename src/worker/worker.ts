@@ -161,6 +161,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    * Connects, then fetches and runs jobs until {@linkcode Worker.stop} (or
    * the server's `terminate`, or a signal with `handleSignals`). Resolves
    * once the worker has stopped; rejects if it cannot connect at the start.
+   * A stop while it connects ends the connects at once, and it resolves.
    */
   async run(): Promise<void> {
     if (this.#status !== "idle") {
@@ -173,21 +174,26 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     let unsubscribe: () => void;
     let runtime: Runtime;
     const opened: (Client | Pool)[] = [];
+    // The first connects end at once on stop, or on the caller's signal.
+    const stopping = this.#stopping.signal;
+    const signal = s.signal === undefined ? stopping : AbortSignal.any([s.signal, stopping]);
     try {
       runtime = await runtimeOf(s.client.runtime);
       // The heartbeat connection says HELLO first, so the server sends
       // quiet/terminate to it; the others only carry the same wid.
-      opened.push(heartbeat = await openClient(s.client, s.signal));
+      opened.push(heartbeat = await openClient(s.client, signal));
       // One reporting connection to start with: while the worker is not busy,
       // reports ride on the fetchers' connections, and the pool grows (up to
       // one per fetcher) only when they cannot.
-      opened.push(pool = await Pool.connect(s.client, s.fetchers, 1, s.signal));
+      opened.push(pool = await Pool.connect(s.client, s.fetchers, 1, signal));
       unsubscribe = s.handleSignals ? this.#listenToSignals(runtime) : () => {};
     } catch (e) {
       // Nothing was fetched: the worker stops, and what was opened closes.
       this.#status = "stopped";
       await Promise.all(opened.map((c) => c.close()));
       this.#exited();
+      // Stopped while connecting: that is no failure to connect.
+      if (stopping.aborted) return;
       throw e;
     }
     const events = this.#events;
