@@ -142,8 +142,10 @@ export class Client implements AsyncDisposable {
     const timeout = this.#options.commandTimeout + FETCH_BLOCK_MS;
     return this.#send(command, "FETCH", timeout).then((reply) => {
       const job = parseJson(reply, "FETCH") as JobPayload | null;
-      if (job !== null && ns !== undefined && job.queue?.startsWith(ns)) {
-        job.queue = job.queue.slice(ns.length);
+      // As the server sent it: a worker checks that it is a job (fetcher.ts).
+      const queue: unknown = job?.queue;
+      if (ns !== undefined && typeof queue === "string" && queue.startsWith(ns)) {
+        job!.queue = queue.slice(ns.length);
       }
       return job;
     });
