@@ -7,6 +7,7 @@
  */
 
 import { InvalidArgumentsError, UnknownJobTypeError, ValidationError } from "./errors.ts";
+import { describeFailure } from "./failure.ts";
 import { checkValue, JOB_OPTIONS, JOBTYPE } from "./rules.ts";
 import type { Job, JobType } from "./job.ts";
 import type { Logger } from "./logger.ts";
@@ -155,7 +156,7 @@ export class Handlers {
           (job.payload as { args: unknown }).args = registered.parse(job.args as unknown[]);
         } catch (cause) {
           throw new InvalidArgumentsError(
-            `Arguments of ${job.jobtype} were refused: ${(cause as Error)?.message ?? cause}`,
+            `Arguments of ${job.jobtype} were refused: ${describeFailure(cause).message}`,
             { cause },
           );
         }

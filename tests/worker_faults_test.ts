@@ -13,6 +13,7 @@ import process from "node:process";
 import fc from "fast-check";
 import {
   Client,
+  defineJob,
   type JobMiddleware,
   type Logger,
   randomJid,
@@ -264,6 +265,7 @@ const HOW = [
   "thenable that rejects",
   "middleware throws",
   "middleware returns a thenable whose then throws",
+  "the job type's parse throws",
 ] as const;
 type How = (typeof HOW)[number];
 
@@ -297,6 +299,14 @@ describe("faults in user code, on a real Faktory", () => {
           return { then: (_: unknown, reject: (e: unknown) => void) => reject(value) };
         });
         w.register("Fine", () => {});
+        w.register(
+          defineJob<[string]>("Parse", {
+            parse: (args) => {
+              throw cases.get(args[0] as string)!.value;
+            },
+          }),
+          () => {},
+        );
         w.on("failure", (job) => void failed.add(job.jid));
         w.on("success", (job) => void succeeded.add(job.jid));
       },
@@ -311,7 +321,10 @@ describe("faults in user code, on a real Faktory", () => {
               cases.set(jid, { value, how });
               return jid;
             });
-            for (const jid of jids) await client.push({ jid, jobtype: "Throw", args: [], queue });
+            for (const jid of jids) {
+              const parse = cases.get(jid)!.how === "the job type's parse throws";
+              await client.push({ jid, jobtype: parse ? "Parse" : "Throw", args: [jid], queue });
+            }
             await until(() => jids.every((j) => failed.has(j)), 20_000, "every job FAILed");
             const retries = new Map((await jobsIn(server, "retries")).map((j) => [j.jid, j]));
             for (const jid of jids) {
@@ -323,6 +336,9 @@ describe("faults in user code, on a real Faktory", () => {
               assert.equal(typeof failure.errtype, "string");
               assert.ok((failure.errtype as string).length > 0);
               assert.equal(typeof failure.message, "string");
+              if (cases.get(jid)!.how === "the job type's parse throws") {
+                assert.equal(failure.errtype, "InvalidArgumentsError");
+              }
             }
           },
         ),
