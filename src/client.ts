@@ -116,7 +116,9 @@ export class Client implements AsyncDisposable {
 
   /**
    * Takes the next job from the first non-empty queue, in the order given.
-   * Resolves with `null` when the queues stayed empty for about 2 s.
+   * Resolves with `null` when the queues stayed empty for about 2 s. The job
+   * is parsed JSON as the server sent it: from a server you do not trust,
+   * check its fields before use (a `Worker` does).
    *
    * @example
    * ```ts ignore

@@ -143,7 +143,8 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
 
   /**
    * Listens to an event; returns a function that stops listening. A listener
-   * that throws is logged and does not affect the job.
+   * that throws (or returns a promise that rejects) is logged and does not
+   * affect the job.
    *
    * @example
    * ```ts ignore
