@@ -148,12 +148,14 @@ for (const [name, reply, errors] of garbage) {
     const seen: unknown[] = [];
     worker.on("error", (e) => void seen.push(e));
     worker.register("Run", () => {});
+    const started = Date.now();
     const running = worker.run();
-    await sleep(WINDOW_MS);
+    await until(() => double.fetches >= 2, 10_000, "a second FETCH: it keeps trying");
+    await sleep(WINDOW_MS - (Date.now() - started));
     await worker.stop();
     await running;
-    assert.ok(double.fetches <= MAX_FETCHES, `${double.fetches} FETCHes in ${WINDOW_MS} ms`);
-    assert.ok(double.fetches >= 2, `${double.fetches} FETCHes: it kept trying`);
+    const ms = Date.now() - started;
+    assert.ok(double.fetches <= MAX_FETCHES, `${double.fetches} FETCHes in ${ms} ms`);
     assert.ok(logger.lines <= MAX_FETCHES + 10, `${logger.lines} log lines`);
     if (errors) assert.ok(seen.length >= 1, "reported as errors");
     else assert.equal(seen.length, 0, "no errors: an empty reply is none");
