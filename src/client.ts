@@ -116,7 +116,9 @@ export class Client implements AsyncDisposable {
 
   /**
    * Takes the next job from the first non-empty queue, in the order given.
-   * Resolves with `null` when the queues stayed empty for about 2 s.
+   * Resolves with `null` when the queues stayed empty for about 2 s. The job
+   * is parsed JSON as the server sent it: from a server you do not trust,
+   * check its fields before use (a `Worker` does).
    *
    * @example
    * ```ts ignore
@@ -142,8 +144,10 @@ export class Client implements AsyncDisposable {
     const timeout = this.#options.commandTimeout + FETCH_BLOCK_MS;
     return this.#send(command, "FETCH", timeout).then((reply) => {
       const job = parseJson(reply, "FETCH") as JobPayload | null;
-      if (job !== null && ns !== undefined && job.queue?.startsWith(ns)) {
-        job.queue = job.queue.slice(ns.length);
+      // As the server sent it: a worker checks that it is a job (fetcher.ts).
+      const queue: unknown = job?.queue;
+      if (ns !== undefined && typeof queue === "string" && queue.startsWith(ns)) {
+        job!.queue = queue.slice(ns.length);
       }
       return job;
     });

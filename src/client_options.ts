@@ -13,6 +13,7 @@ import { checkOptions, CLIENT_OPTIONS, type Rules } from "./rules.ts";
 import { envOf } from "./runtime/default.ts";
 import type { Runtime, TlsOptions } from "./runtime/types.ts";
 import { envUrl, parseUrl } from "./settings.ts";
+import { guardLogger } from "./untrusted.ts";
 
 /**
  * How to reach the server and how long to wait for it.
@@ -60,7 +61,7 @@ export interface ClientOptions {
   readonly backoff?: Backoff | undefined;
   /** Socket adapter; by default the entry point's (detected, or Cloudflare's in `./cloudflare`). */
   readonly runtime?: Runtime | undefined;
-  /** Where to log (default `console`). */
+  /** Where to log (default `console`). A call that throws or rejects loses its line, nothing else. */
   readonly logger?: Logger | undefined;
   /** Aborts the initial connect. */
   readonly signal?: AbortSignal | undefined;
@@ -123,7 +124,8 @@ export function resolveClientOptions(
       base: o.backoff?.base ?? DEFAULT_BACKOFF.base,
       max: o.backoff?.max ?? DEFAULT_BACKOFF.max,
     },
-    logger: o.logger ?? console,
+    // User code: a logger that throws must not break what it logs.
+    logger: guardLogger(o.logger ?? console),
   };
   resolved.add(config);
   return config;

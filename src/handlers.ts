@@ -149,9 +149,14 @@ export class Handlers {
    */
   run(job: Job, context: JobContext): Promise<unknown> {
     const middleware = this.#middleware;
+    // Middleware is user code: what it returns may be anything, a thenable
+    // whose `then` throws included. Promise.resolve turns each into a promise
+    // that settles as it does.
     const run = (i: number): Promise<unknown> => {
       const m = middleware[i];
-      return m ? m(job, context, () => run(i + 1).then(() => {})) : this.#handle(job, context);
+      return m
+        ? Promise.resolve(m(job, context, () => run(i + 1).then(() => {})))
+        : this.#handle(job, context);
     };
     try {
       return run(0);

@@ -212,7 +212,9 @@ export function buildPayload<Args extends readonly unknown[]>(
 export const DEFAULT_RESERVE_FOR = 1800;
 
 /**
- * A fetched job, as a handler sees it.
+ * A fetched job, as a handler sees it. The server (or a hostile one) may
+ * send any JSON in a field: each getter returns what its type says, the
+ * server's default where a field is missing or of the wrong type.
  *
  * @example
  * ```ts
@@ -244,49 +246,81 @@ export class Job<Args extends readonly unknown[] = readonly unknown[]> {
   }
   /** Queue it came from (without the namespace). */
   get queue(): string {
-    return this.payload.queue ?? "default";
+    const queue: unknown = this.payload.queue;
+    return typeof queue === "string" ? queue : "default";
   }
   /** When it was scheduled to run, if it was scheduled. */
   get at(): Date | undefined {
-    return this.payload.at === undefined ? undefined : new Date(this.payload.at);
+    return time(this.payload.at);
   }
-  /** Seconds the worker may hold it before the server fails it. */
+  /**
+   * Seconds the worker may hold it before the server fails it: what the
+   * server enforces, from 60 to 86400 (a day).
+   */
   get reserveFor(): number {
-    return Math.max(60, this.payload.reserve_for ?? DEFAULT_RESERVE_FOR);
+    const seconds: unknown = this.payload.reserve_for;
+    return typeof seconds === "number" && Number.isFinite(seconds) && seconds !== 0
+      ? Math.min(86_400, Math.max(60, seconds))
+      : DEFAULT_RESERVE_FOR;
   }
   /** Retries allowed in all (server default 25). */
   get retry(): number {
-    return this.payload.retry ?? DEFAULT_RETRY;
+    const retry: unknown = this.payload.retry;
+    return Number.isInteger(retry) ? retry as number : DEFAULT_RETRY;
   }
   /** Lines of backtrace kept on failure. */
   get backtrace(): number {
-    return this.payload.backtrace ?? 0;
+    const lines: unknown = this.payload.backtrace;
+    return Number.isInteger(lines) && (lines as number) > 0 ? lines as number : 0;
   }
   /** Free-form data. */
   get custom(): Readonly<Record<string, unknown>> {
-    return this.payload.custom ?? {};
+    const custom: unknown = this.payload.custom;
+    return isRecord(custom) ? custom : {};
   }
   /** Faktory Enterprise: the batch the job belongs to (`custom.bid`), if any. */
   get batchId(): string | undefined {
-    const bid = this.payload.custom?.bid;
+    const bid = this.custom.bid;
     return typeof bid === "string" && bid !== "" ? bid : undefined;
   }
-  /** Set on a job that failed before. */
+  /** Set on a job that failed before; holds only the fields of the right type. */
   get failure(): JobFailure | undefined {
-    return this.payload.failure;
+    const f: unknown = this.payload.failure;
+    if (!isRecord(f)) return undefined;
+    const failure: Record<string, unknown> = {};
+    for (const key of ["retry_count", "remaining"] as const) {
+      if (Number.isInteger(f[key])) failure[key] = f[key];
+    }
+    for (const key of ["failed_at", "next_at", "message", "errtype"] as const) {
+      if (typeof f[key] === "string") failure[key] = f[key];
+    }
+    if (Array.isArray(f.backtrace)) {
+      failure.backtrace = Array.from(f.backtrace, (l) => (typeof l === "string" ? l : ""));
+    }
+    return failure;
   }
   /** When it was created. */
   get createdAt(): Date | undefined {
-    return this.payload.created_at === undefined ? undefined : new Date(this.payload.created_at);
+    return time(this.payload.created_at);
   }
   /** When it was last enqueued. */
   get enqueuedAt(): Date | undefined {
-    return this.payload.enqueued_at === undefined ? undefined : new Date(this.payload.enqueued_at);
+    return time(this.payload.enqueued_at);
   }
   /** Retries left if this run fails: from the server's `failure.remaining` when sent. */
   get retriesRemaining(): number {
-    const f = this.payload.failure;
-    if (f?.remaining !== undefined) return f.remaining;
+    const f = this.failure;
+    if (f?.remaining !== undefined) return Math.max(0, f.remaining);
     return Math.max(0, this.retry - (f?.retry_count ?? 0));
   }
+}
+
+/** An RFC 3339 time from the server, or undefined if absent or not a time. */
+function time(value: unknown): Date | undefined {
+  const date = typeof value === "string" ? new Date(value) : undefined;
+  return date === undefined || Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

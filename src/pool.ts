@@ -36,6 +36,8 @@ export class Pool {
   #growAfter = 0;
   #growFailures = 0;
   #closed = false;
+  /** Aborts the connect adding a connection, on close. */
+  readonly #stopGrowing = new AbortController();
 
   private constructor(options: ClientConfig, size: number, clients: Client[]) {
     this.#options = options;
@@ -85,9 +87,10 @@ export class Pool {
     }
   }
 
-  /** Lets the calls under way finish, then closes every connection. */
+  /** Ends a connect under way, lets the calls under way finish, then closes every connection. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopGrowing.abort();
     await this.#growing;
     await Promise.all(this.#clients.map((c) => c.close()));
   }
@@ -98,7 +101,7 @@ export class Pool {
       this.#growing !== undefined || this.#closed || this.#clients.length >= this.#size ||
       Date.now() < this.#growAfter
     ) return;
-    this.#growing = openClient(this.#options).then(
+    this.#growing = openClient(this.#options, this.#stopGrowing.signal).then(
       async (client) => {
         if (this.#closed) return await client.close();
         this.#clients.push(client);

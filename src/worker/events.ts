@@ -6,8 +6,10 @@
 
 import type { WorkerState } from "../beat.ts";
 import { show, ValidationError } from "../errors.ts";
+import { describeFailure } from "../failure.ts";
 import type { Job } from "../job.ts";
 import type { Logger } from "../logger.ts";
+import { callUntrusted } from "../untrusted.ts";
 
 /**
  * Events a worker emits, with their arguments.
@@ -44,7 +46,10 @@ export type WorkerStatus = "idle" | "running" | "quiet" | "stopping" | "stopped"
 
 const EVENTS: readonly (keyof WorkerEvents)[] = ["start", "success", "failure", "error", "state"];
 
-/** The listeners of one worker. A listener that throws is logged and does not affect the job. */
+/**
+ * The listeners of one worker. A listener is user code: one that throws (or
+ * returns a promise that rejects) is logged and does not affect the job.
+ */
 export class Events {
   // deno-lint-ignore no-explicit-any
   readonly #listeners = new Map<keyof WorkerEvents, Set<(...args: any[]) => void>>();
@@ -72,18 +77,27 @@ export class Events {
 
   emit<K extends keyof WorkerEvents>(event: K, ...args: WorkerEvents[K]): void {
     for (const listener of this.#listeners.get(event) ?? []) {
-      try {
-        listener(...args);
-      } catch (e) {
-        this.logger.error(`A "${event}" listener threw`, e);
-      }
+      callUntrusted(
+        () => listener(...args),
+        (e) => this.logger.error(`A "${event}" listener threw: ${describeFailure(e).message}`, e),
+      );
     }
   }
 
-  /** Logs a failure outside a job and emits it as an `error` event. */
+  /**
+   * Logs a failure outside a job and emits it as an `error` event. It may
+   * come from user code (a custom runtime adapter): anything is turned into
+   * an Error.
+   */
   error(e: unknown): void {
-    const error = e instanceof Error ? e : new Error(String(e));
-    this.logger.error(error.message);
+    const { message } = describeFailure(e);
+    let error: Error;
+    try {
+      error = e instanceof Error ? e : new Error(message);
+    } catch { // a Proxy's getPrototypeOf trap threw
+      error = new Error(message);
+    }
+    this.logger.error(message);
     this.emit("error", error);
   }
 }

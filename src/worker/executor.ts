@@ -22,10 +22,17 @@ import type { Reporter } from "./reporter.ts";
  * do, and on Node it is the costliest object of a job.
  */
 export class Run implements JobContext {
-  readonly outcome: Promise<unknown>;
+  /** Resolves once the outcome is decided: then `error` holds it. */
+  readonly outcome: Promise<void>;
+  /**
+   * What the handler threw, or the abort's reason; undefined if it succeeded.
+   * Kept here, not resolved through `outcome`: a thrown thenable would be
+   * adopted (and its `then` called) instead of reported.
+   */
+  error: unknown;
   /** Whether an abort, not the handler, decided the outcome. */
   abortedFirst = false;
-  #settle!: (error: unknown) => void;
+  #settle!: () => void;
   #decided = false;
   #controller: AbortController | undefined;
   #aborted = false;
@@ -43,13 +50,13 @@ export class Run implements JobContext {
     return this.#controller.signal;
   }
 
-  /** The handler settled: `error` is what it threw, or undefined. Returns `error`. */
-  finish(error: unknown): unknown {
+  /** The handler settled: `error` is what it threw, or undefined. */
+  finish(error: unknown): void {
     if (!this.#decided) {
       this.#decided = true;
-      this.#settle(error);
+      this.error = error;
+      this.#settle();
     }
-    return error;
   }
 
   /** Aborts the signal; if the handler is still running, fails the job with `reason`. */
@@ -80,13 +87,23 @@ export interface ExecutorParts {
 export class Executor {
   // A Set, not a map by jid: a job pushed twice may run twice at once.
   readonly #running = new Set<Run>();
+  /** Handlers not settled yet: each holds a slot. */
+  #handling = 0;
   /** Called when the last running job has been reported, if someone waits for it. */
   #onIdle: (() => void) | undefined;
 
   constructor(readonly parts: ExecutorParts) {}
 
-  /** Jobs running (or being reported) now. */
+  /**
+   * Handlers running now, each holding a slot: also one that ignored its
+   * abort signal after its job was failed, until it settles.
+   */
   get busy(): number {
+    return this.#handling;
+  }
+
+  /** Jobs not reported yet: running, or being ACKed or FAILed. */
+  get unreported(): number {
     return this.#running.size;
   }
 
@@ -105,14 +122,17 @@ export class Executor {
   /**
    * Runs one job in the slot its fetcher took and reports it; gives the slot
    * back once the handler has settled. `origin` is the fetcher that brought
-   * it, which may carry the report (carry.ts).
+   * it, which may carry the report (carry.ts). Never rejects: whatever the
+   * handler or its middleware throw or return, the job is ACKed or FAILed.
    */
   async execute(payload: JobPayload, origin: Carrier): Promise<void> {
     const { handlers, slots, reporter, events } = this.parts;
     const job = new Job(payload);
     const run = new Run(events.logger, this.parts.wid);
     // The reservation, enforced: the signal aborts and the job is failed
-    // `reservationMargin` before the server would fail it itself.
+    // `reservationMargin` before the server would fail it itself. At most a
+    // day (`Job.reserveFor`), so within setTimeout's 2^31-1 ms: past that a
+    // timer fires at once.
     const limit = Math.max(1000, job.reserveFor * 1000 - this.parts.reservationMargin);
     const timer = setTimeout(() => {
       run.abort(
@@ -122,16 +142,27 @@ export class Executor {
       );
     }, limit);
     const started = Date.now();
+    this.#handling++;
     events.emit("start", job);
-    // What the handler threw, or undefined once it succeeded.
+    // Resolves true if the handler succeeded. What it threw goes to `run`
+    // (a thrown undefined or null becomes an Error).
     const handled = handlers.run(job, run).then(
-      () => run.finish(undefined),
-      (e: unknown) => run.finish(e ?? new Error(String(e))),
+      () => {
+        this.#handling--;
+        run.finish(undefined);
+        return true;
+      },
+      (e: unknown) => {
+        this.#handling--;
+        run.finish(e ?? new Error(String(e)));
+        return false;
+      },
     );
     this.#running.add(run);
     let slotGiven = false;
     try {
-      const error = await run.outcome;
+      await run.outcome;
+      const error = run.error;
       clearTimeout(timer);
       // A settled handler frees its slot while its report is under way; the
       // report may ride on the fetcher waiting for that slot (carry.ts).
@@ -148,7 +179,7 @@ export class Executor {
       // A handler that ignored its abort keeps its slot until it settles.
       if (!slotGiven) void handled.then(() => slots.give());
     }
-    if (run.abortedFirst && (await handled) === undefined) {
+    if (run.abortedFirst && (await handled)) {
       events.logger.warn(`Job ${job.jid} finished after it was failed; it will run again`);
     }
   }

@@ -9,13 +9,17 @@
 import { backoffDelay, sleep } from "../backoff.ts";
 import { openClient } from "../client.ts";
 import type { ClientConfig } from "../client_options.ts";
-import { ConnectionError, ProtocolError } from "../errors.ts";
+import { ProtocolError, show } from "../errors.ts";
 import type { JobPayload } from "../payload.ts";
+import { isWord } from "../protocol/command.ts";
 import type { Slots } from "../slots.ts";
 import { Carrier } from "./carry.ts";
 import type { Events } from "./events.ts";
 import type { Executor } from "./executor.ts";
 import type { Reporter } from "./reporter.ts";
+
+/** An empty FETCH reply sooner than this (ms) did not wait as Faktory's (~2 s) do. */
+const EARLY_EMPTY_MS = 1_000;
 
 /** What a fetcher works with, shared by all of a worker's fetchers. */
 export interface FetcherParts {
@@ -72,7 +76,13 @@ export class Fetcher {
     // while a FETCH already sent still gets its reply (and job) first.
     const onQuiet = () => void carrier.client?.close();
     signal.addEventListener("abort", onQuiet, { once: true });
+    // Failed FETCHes in a row, whatever failed: the connection, the server
+    // (an error reply such as "shutdown in progress", on a connection that
+    // stays open), or its reply (not a job). Each waits the one backoff
+    // policy; after a lost connection the client's own backoff before its
+    // reconnect runs in the same time, not after it.
     let failures = 0;
+    const backOff = () => sleep(backoffDelay(failures++, this.parts.client.backoff), signal);
     while (!signal.aborted) {
       carrier.idle = true;
       try {
@@ -82,30 +92,39 @@ export class Fetcher {
       } finally {
         carrier.idle = false;
       }
-      let job: JobPayload | null = null;
+      let reply: unknown;
+      let sent = 0;
       try {
         const client = carrier.client ??= await openClient(this.parts.client, signal);
         // Reports handed to this fetcher go out in the same write as the FETCH.
         carrier.flush(client);
-        job = await client.fetch(this.parts.order());
-        failures = 0;
+        sent = Date.now();
+        reply = await client.fetch(this.parts.order());
       } catch (e) {
         slots.give();
         if (signal.aborted) break;
         events.error(e);
-        // A lost connection is retried at once: the client backs off between
-        // failed connects itself. Other errors (garbage, no client yet) wait here.
-        if (!(e instanceof ConnectionError) || carrier.client === undefined) {
-          await sleep(backoffDelay(failures++, this.parts.client.backoff), signal);
-        }
+        await backOff();
         continue;
       }
-      // A job fetched after quiet was already reserved for us: run it.
-      if (job === null) slots.give();
-      else if (!isJob(job)) {
+      if (reply === null) {
         slots.give();
-        this.#malformed(job);
-      } else void executor.execute(job, carrier);
+        // The server holds an empty FETCH for ~2 s: one back much sooner
+        // comes from a broken or hostile server, and is paced as a failure.
+        if (Date.now() - sent >= EARLY_EMPTY_MS) failures = 0;
+        else await backOff();
+        continue;
+      }
+      const problem = malformed(reply);
+      if (problem === undefined) {
+        // A job fetched after quiet was already reserved for us: run it.
+        failures = 0;
+        void executor.execute(reply as JobPayload, carrier);
+      } else {
+        slots.give();
+        this.#refuse(reply, problem);
+        await backOff();
+      }
     }
     carrier.flush(undefined);
     signal.removeEventListener("abort", onQuiet);
@@ -118,15 +137,11 @@ export class Fetcher {
    * can name it to the server: it is logged and skipped (a reservation the
    * server made for it expires and the server retries it).
    */
-  #malformed(payload: unknown): void {
-    const jid = (payload as { jid?: unknown } | null)?.jid;
-    const named = typeof jid === "string" && jid !== "";
-    const error = new ProtocolError(
-      `FETCH returned a malformed job${named ? ` ${jid}` : ""}: ` +
-        "a job needs a jid, a jobtype and an args array",
-    );
+  #refuse(reply: unknown, problem: string): void {
+    const error = new ProtocolError(`FETCH returned ${problem}`);
     this.parts.events.error(error);
-    if (named) this.parts.reporter.fail(jid, error);
+    const jid = (reply as { jid?: unknown }).jid;
+    if (isWord(jid)) this.parts.reporter.fail(jid, error);
   }
 }
 
@@ -151,10 +166,24 @@ export function queueOrder(
   };
 }
 
-/** Whether a FETCH reply has what running and reporting a job needs. */
-function isJob(payload: unknown): payload is JobPayload {
-  const p = payload as Partial<Record<keyof JobPayload, unknown>> | null;
-  return typeof p === "object" && p !== null && typeof p.jid === "string" && p.jid !== "" &&
-    typeof p.jobtype === "string" && Array.isArray(p.args) &&
-    (p.reserve_for === undefined || Number.isFinite(p.reserve_for));
+/**
+ * What keeps a FETCH reply from running and being reported as a job, or
+ * undefined if nothing does. Only the fields a job cannot run without are
+ * checked: `Job`'s getters stand in for the server's defaults where the
+ * others are missing or of the wrong type.
+ */
+function malformed(reply: unknown): string | undefined {
+  if (typeof reply !== "object" || reply === null || Array.isArray(reply)) {
+    return `${Array.isArray(reply) ? "an array" : show(reply)}, not a job`;
+  }
+  const job = reply as Partial<Record<keyof JobPayload, unknown>>;
+  const named = isWord(job.jid);
+  const problem = !named
+    ? "its jid is not a string without spaces or control characters"
+    : typeof job.jobtype !== "string"
+    ? "its jobtype is not a string"
+    : !Array.isArray(job.args)
+    ? "its args are not an array"
+    : undefined;
+  return problem && `a malformed job${named ? ` ${show(job.jid)}` : ""}: ${problem}`;
 }

@@ -48,8 +48,9 @@ export async function beat(heartbeat: Client, host: HeartbeatHost): Promise<void
       host.events.error(e);
       if (e instanceof ServerError && /unknown worker/i.test(e.message)) {
         // The server forgot this worker (it was reaped): a fresh HELLO
-        // registers it again. Until that works, keep the old client.
-        const fresh = await openClient(host.client).catch((err) => {
+        // registers it again. Until that works, keep the old client. A stop
+        // (or quiet: the next beat tries again) ends the connect.
+        const fresh = await openClient(host.client, host.wakeUp()).catch((err) => {
           host.events.error(err);
           return undefined;
         });

@@ -8,7 +8,8 @@
 import { backoffDelay, sleep } from "../backoff.ts";
 import type { Client } from "../client.ts";
 import { ConnectionError, FaktoryError, ServerError } from "../errors.ts";
-import type { Job } from "../job.ts";
+import { describeFailure } from "../failure.ts";
+import { DEFAULT_RESERVE_FOR, type Job } from "../job.ts";
 import type { Pool } from "../pool.ts";
 import type { Carrier } from "./carry.ts";
 import type { Events } from "./events.ts";
@@ -33,11 +34,46 @@ export class Reporter {
    * reservation would have ended: past that the server has failed the job
    * itself and retries it. Once stopping, it gives up `REPORT_GRACE_MS`
    * after the shutdown deadline instead. The first attempt rides on
-   * `carrier` when given one.
+   * `carrier` when given one. Never rejects.
    */
-  async report(job: Job, error: unknown, elapsed: number, carrier?: Carrier): Promise<void> {
-    const reservationEnd = Date.now() + job.reserveFor * 1000 - elapsed;
-    const call = (c: Client) => error === undefined ? c.ack(job.jid) : c.fail(job.jid, error);
+  report(job: Job, error: unknown, elapsed: number, carrier?: Carrier): Promise<void> {
+    // Read once, and safely: `error` is whatever the handler threw.
+    const details = error === undefined ? undefined : describeFailure(error);
+    return this.#send(
+      job.jid,
+      details === undefined ? "ACK" : "FAIL",
+      (c) => details === undefined ? c.ack(job.jid) : c.fail(job.jid, details),
+      Date.now() + job.reserveFor * 1000 - elapsed,
+      carrier,
+      () => {
+        if (details === undefined) this.events.emit("success", job, elapsed);
+        else {
+          this.events.logger.warn(`Job ${job.jid} (${job.jobtype}) failed: ${details.message}`);
+          this.events.emit("failure", job, error);
+        }
+      },
+    );
+  }
+
+  /** FAILs a job that cannot run (a malformed FETCH reply), with the same retries. */
+  fail(jid: string, error: Error): void {
+    void this.#send(
+      jid,
+      "FAIL",
+      (c) => c.fail(jid, error),
+      Date.now() + DEFAULT_RESERVE_FOR * 1000,
+    );
+  }
+
+  /** Sends one report with retries, then calls `sent` if it got through. Never rejects. */
+  async #send(
+    jid: string,
+    verb: "ACK" | "FAIL",
+    call: (client: Client) => Promise<void>,
+    reservationEnd: number,
+    carrier?: Carrier,
+    sent?: () => void,
+  ): Promise<void> {
     for (let attempt = 0;; attempt++) {
       try {
         await (attempt === 0 && carrier !== undefined ? carrier.carry(call) : this.pool.use(call));
@@ -52,8 +88,8 @@ export class Reporter {
         if (!(e instanceof ConnectionError) || Date.now() >= deadline) {
           this.events.error(
             new FaktoryError(
-              `Could not ${error === undefined ? "ACK" : "FAIL"} job ${job.jid} (${
-                (e as Error)?.message ?? e
+              `Could not ${verb} job ${jid} (${
+                describeFailure(e).message
               }): the server retries it when its reservation ends`,
               { cause: e },
             ),
@@ -63,18 +99,7 @@ export class Reporter {
         await sleep(Math.min(backoffDelay(attempt, this.pool.backoff), deadline - Date.now()));
       }
     }
-    if (error === undefined) this.events.emit("success", job, elapsed);
-    else {
-      this.events.logger.warn(
-        `Job ${job.jid} (${job.jobtype}) failed: ${(error as Error)?.message ?? error}`,
-      );
-      this.events.emit("failure", job, error);
-    }
-  }
-
-  /** FAILs a job that cannot run (a malformed FETCH reply), once. */
-  fail(jid: string, error: Error): void {
-    this.pool.use((c) => c.fail(jid, error)).catch((e) => this.events.error(e));
+    sent?.();
   }
 
   /** Lets the reports under way finish, then closes the connections. */

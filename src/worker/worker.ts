@@ -101,7 +101,11 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     return this.#status;
   }
 
-  /** Jobs running now. */
+  /**
+   * Handlers running now, each holding one of the `concurrency` slots. A
+   * handler that ignored its abort signal still counts, after its job was
+   * failed, until it settles: its slot is not free until then.
+   */
   get busy(): number {
     return this.#executor?.busy ?? 0;
   }
@@ -140,7 +144,8 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
 
   /**
    * Listens to an event; returns a function that stops listening. A listener
-   * that throws is logged and does not affect the job.
+   * that throws (or returns a promise that rejects) is logged and does not
+   * affect the job.
    *
    * @example
    * ```ts ignore
@@ -158,6 +163,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    * Connects, then fetches and runs jobs until {@linkcode Worker.stop} (or
    * the server's `terminate`, or a signal with `handleSignals`). Resolves
    * once the worker has stopped; rejects if it cannot connect at the start.
+   * A stop while it connects ends the connects at once, and it resolves.
    */
   async run(): Promise<void> {
     if (this.#status !== "idle") {
@@ -170,21 +176,26 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     let unsubscribe: () => void;
     let runtime: Runtime;
     const opened: (Client | Pool)[] = [];
+    // The first connects end at once on stop, or on the caller's signal.
+    const stopping = this.#stopping.signal;
+    const signal = s.signal === undefined ? stopping : AbortSignal.any([s.signal, stopping]);
     try {
       runtime = await runtimeOf(s.client.runtime);
       // The heartbeat connection says HELLO first, so the server sends
       // quiet/terminate to it; the others only carry the same wid.
-      opened.push(heartbeat = await openClient(s.client, s.signal));
+      opened.push(heartbeat = await openClient(s.client, signal));
       // One reporting connection to start with: while the worker is not busy,
       // reports ride on the fetchers' connections, and the pool grows (up to
       // one per fetcher) only when they cannot.
-      opened.push(pool = await Pool.connect(s.client, s.fetchers, 1, s.signal));
+      opened.push(pool = await Pool.connect(s.client, s.fetchers, 1, signal));
       unsubscribe = s.handleSignals ? this.#listenToSignals(runtime) : () => {};
     } catch (e) {
       // Nothing was fetched: the worker stops, and what was opened closes.
       this.#status = "stopped";
       await Promise.all(opened.map((c) => c.close()));
       this.#exited();
+      // Stopped while connecting: that is no failure to connect.
+      if (stopping.aborted) return;
       throw e;
     }
     const events = this.#events;
@@ -293,8 +304,8 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    */
   async #drain(executor: Executor): Promise<void> {
     const { logger, wid } = this.#settings;
-    if (executor.busy > 0) {
-      logger.info(`Worker ${wid} waits for ${executor.busy} job(s) to finish`);
+    if (executor.unreported > 0) {
+      logger.info(`Worker ${wid} waits for ${executor.unreported} job(s) to finish`);
       await settlesWithin(executor.idle(), this.#stopBy - Date.now());
     }
     executor.abortAll(() =>
@@ -302,7 +313,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     );
     if (!(await settlesWithin(executor.idle(), this.#stopBy + REPORT_GRACE_MS - Date.now()))) {
       logger.warn(
-        `Worker ${wid} stops without reporting ${executor.busy} job(s): ` +
+        `Worker ${wid} stops without reporting ${executor.unreported} job(s): ` +
           "the server retries them when their reservations end",
       );
     }
