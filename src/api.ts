@@ -12,6 +12,7 @@ export { Client } from "./client.ts";
 export type { ClientOptions } from "./client_options.ts";
 export {
   AuthenticationError,
+  BatchNotCommittedError,
   BulkPushError,
   type BulkPushOutcome,
   ConnectionError,
@@ -52,4 +53,4 @@ export type {
   TlsOptions,
 } from "./runtime/types.ts";
 export { Producer, type ProducerOptions } from "./producer.ts";
-export type { JobPusher, PerformOptions, PushMiddleware } from "./push.ts";
+export type { BulkJob, JobPusher, PerformOptions, PushMiddleware } from "./push.ts";

@@ -7,7 +7,15 @@
 
 import { show, ValidationError } from "./errors.ts";
 import { DEFAULT_RETRY, type JobFailure, type JobPayload, randomJid } from "./payload.ts";
-import { checkOptions, checkValue, FIRST_TIME, JOB_OPTIONS, JOBTYPE, LAST_TIME } from "./rules.ts";
+import {
+  checkOptions,
+  checkValue,
+  FIRST_TIME,
+  JOB_OPTIONS,
+  JOBTYPE,
+  LAST_TIME,
+  SHARED_JOB_OPTIONS,
+} from "./rules.ts";
 import { enterpriseCustom } from "./ent/options.ts";
 
 /**
@@ -26,6 +34,13 @@ import { enterpriseCustom } from "./ent/options.ts";
  * ```
  */
 export interface JobOptions {
+  /**
+   * The job's id (default: random). Give one to make a push idempotent: a
+   * producer that retries a push with the same jid names the same job. At
+   * least 8 characters, no spaces. Only for one job: refused in a job type,
+   * in `defaults`, and in `performBulk` (use `performMany`).
+   */
+  readonly jid?: string | undefined;
   /** Handler name. Required by the time a job is pushed (usually from a {@linkcode JobType}). */
   readonly jobtype?: string | undefined;
   /** Queue name (letters, digits, `.`, `_`, `-`); default `default` or `FAKTORY_QUEUE`. */
@@ -156,7 +171,7 @@ export function defineJob<Args extends readonly unknown[] = readonly unknown[]>(
   options: Omit<JobType<Args>, "jobtype"> = {},
 ): JobType<Args> {
   checkValue(JOBTYPE, jobtype, "jobtype");
-  checkOptions(JOB_OPTIONS, options, "job options");
+  checkOptions(SHARED_JOB_OPTIONS, options, "job options");
   return { ...options, jobtype };
 }
 
@@ -175,7 +190,7 @@ export function buildPayload<Args extends readonly unknown[]>(
   if (!Array.isArray(args)) {
     throw new ValidationError(`Invalid args for ${jobtype}: args must be an array`);
   }
-  const job: JobPayload<Args> = { jid: randomJid(), jobtype: jobtype!, args };
+  const job: JobPayload<Args> = { jid: options.jid ?? randomJid(), jobtype: jobtype!, args };
   if (options.queue !== undefined) job.queue = options.queue;
   if (options.retry !== undefined) job.retry = options.retry;
   if (options.once) job.retry = -1;

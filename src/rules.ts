@@ -65,6 +65,7 @@ const refuse = (hint: string): Rule => ({ check: () => hint });
 const boolean = is((v) => typeof v === "boolean", "use true or false");
 const text = is((v) => typeof v === "string", "use a string");
 const functions = list((f) => typeof f === "function", "use an array of functions");
+const fn = (hint: string) => is((v) => typeof v === "function", hint);
 const queue = is(isQueueName, QUEUE_HINT);
 const word = is(isWord, WORD_HINT);
 const date: Rule = {
@@ -155,9 +156,14 @@ const RETRY = number(
 const RESERVE_FOR = number(1, 86_400, true, "use whole seconds from 1 to 86400");
 const BACKTRACE = number(0, 1000, true, "use a whole number of lines from 0 to 1000");
 const CUSTOM = object("use an object such as { key: value }");
+const JID = is(
+  (v) => isWord(v) && v.length >= 8,
+  "use at least 8 characters without spaces or control characters, e.g. randomJid()",
+);
 
 /** `JobOptions` (and a `JobType`'s `parse`). */
 export const JOB_OPTIONS: Rules = {
+  jid: JID,
   jobtype: JOBTYPE,
   queue,
   retry: RETRY,
@@ -191,15 +197,18 @@ export const JOB_OPTIONS: Rules = {
     "use whole seconds, 1 or more",
     `use at most ${CENTURY_S} seconds (100 years)`,
   ),
-  parse: is((v) => typeof v === "function", "use a function that returns the arguments or throws"),
+  parse: fn("use a function that returns the arguments or throws"),
+};
+
+/** Options that apply to many jobs: a job type's, and `defaults`. A jid names one job. */
+export const SHARED_JOB_OPTIONS: Rules = {
+  ...JOB_OPTIONS,
+  jid: refuse("a jid names one job: give it in the options of one perform"),
 };
 
 /** `JobPayload`, the job as it travels: what `Client.push` checks. */
 export const JOB_PAYLOAD: Rules = {
-  jid: is(
-    (v) => isWord(v) && v.length >= 8,
-    "use at least 8 characters without spaces or control characters, e.g. randomJid()",
-  ),
+  jid: JID,
   jobtype: JOBTYPE,
   args: is(Array.isArray, "args must be an array of arguments"),
   queue,
@@ -223,7 +232,7 @@ export const PRODUCER_OPTIONS: Rules = {
   ...CLIENT_OPTIONS,
   wid: refuse("a producer has no worker id: remove the wid option"),
   poolSize: POOL_SIZE,
-  defaults: object("use job options such as { queue, retry }", JOB_OPTIONS),
+  defaults: object("use job options such as { queue, retry }", SHARED_JOB_OPTIONS),
   middleware: functions,
 };
 
@@ -247,6 +256,14 @@ export const WORKER_OPTIONS: Rules = {
   reservationMargin: ms(0, DAY_MS, " (the longest reservation)"),
   handleSignals: boolean,
   middleware: functions,
+  context: fn("use a function that returns the handlers' values, such as () => ({ db })"),
+  hooks: object("use { startup, quiet, shutdown } functions", {
+    startup: fn("use a function"),
+    quiet: fn("use a function"),
+    shutdown: fn("use a function"),
+  }),
+  defaults: object("use job options such as { queue, retry }", SHARED_JOB_OPTIONS),
+  pushMiddleware: functions,
 };
 
 // ---- Client method arguments ------------------------------------------------------
@@ -298,11 +315,12 @@ export const TRACKING_UPDATE: Rules = {
 
 /** `TestingOptions`. */
 export const TESTING_OPTIONS: Rules = {
-  defaults: object("use job options such as { queue, retry }", JOB_OPTIONS),
+  defaults: object("use job options such as { queue, retry }", SHARED_JOB_OPTIONS),
   middleware: functions,
   jobMiddleware: functions,
   logger,
   wid: word,
+  context: fn("use a function that returns the handlers' values, such as () => ({ db })"),
 };
 
 /** `DrainOptions`. */

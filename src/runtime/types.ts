@@ -62,8 +62,11 @@ export interface Socket extends AsyncDisposable {
   readonly closed: Promise<void>;
 }
 
-/** A signal the worker reacts to: quiet on `SIGTSTP`, stop on `SIGTERM`/`SIGINT`. */
-export type ProcessSignal = "SIGTERM" | "SIGINT" | "SIGTSTP";
+/**
+ * A signal the worker reacts to: quiet on `SIGTSTP`, stop on
+ * `SIGTERM`/`SIGINT`, log the running jobs on `SIGTTIN`.
+ */
+export type ProcessSignal = "SIGTERM" | "SIGINT" | "SIGTSTP" | "SIGTTIN";
 
 /**
  * One JavaScript runtime: how to open sockets and read the process's

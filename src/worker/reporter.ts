@@ -33,10 +33,16 @@ export class Reporter {
    * reservation would have ended: past that the server has failed the job
    * itself and retries it. Once stopping, it gives up `REPORT_GRACE_MS`
    * after the shutdown deadline instead. The first attempt rides on
-   * `carrier` when given one.
+   * `carrier` when given one. `elapsed` is how long the job ran, in ms;
+   * `reservationEnd` when its reservation ends (ms since the epoch).
    */
-  async report(job: Job, error: unknown, elapsed: number, carrier?: Carrier): Promise<void> {
-    const reservationEnd = Date.now() + job.reserveFor * 1000 - elapsed;
+  async report(
+    job: Job,
+    error: unknown,
+    elapsed: number,
+    reservationEnd: number,
+    carrier?: Carrier,
+  ): Promise<void> {
     const call = (c: Client) => error === undefined ? c.ack(job.jid) : c.fail(job.jid, error);
     for (let attempt = 0;; attempt++) {
       try {
