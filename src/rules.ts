@@ -101,12 +101,16 @@ export const QUEUES: Rule = list(
 // ---- ClientOptions, and so every producer's and worker's ------------------------
 
 /** TLS settings (`tls: { ... }`). */
+const pem = (what: string) =>
+  is((v) => typeof v === "string" && v !== "", `use ${what} in PEM form`);
 const TLS: Rules = {
   caCerts: list(
     (c) => typeof c === "string" && c !== "",
     "use an array of PEM certificates (strings)",
   ),
   serverName: host,
+  cert: pem("a certificate"),
+  key: { ...pem("a private key"), secret: true },
 };
 
 /** `ClientOptions`. */
@@ -118,6 +122,7 @@ export const CLIENT_OPTIONS: Rules = {
   hostname: host,
   port: number(1, 65535, true, "use a whole number from 1 to 65535"),
   password: { ...text, secret: true },
+  username: { ...text, secret: true },
   namespace: queue,
   tls: {
     check: (v) =>

@@ -30,6 +30,13 @@ export interface TlsOptions {
   readonly caCerts?: readonly string[];
   /** Name to verify the certificate against (SNI). Defaults to the host name. */
   readonly serverName?: string;
+  /**
+   * A client certificate (PEM, optionally followed by its intermediates),
+   * for a server or proxy that requires one (mutual TLS). Give `key` with it.
+   */
+  readonly cert?: string;
+  /** The client certificate's private key (PEM, unencrypted). Never logged. */
+  readonly key?: string;
 }
 
 /** What {@linkcode Runtime.connect} needs. */
