@@ -270,10 +270,31 @@ export class Job<Args extends readonly unknown[] = readonly unknown[]> {
   get custom(): Readonly<Record<string, unknown>> {
     return this.payload.custom ?? {};
   }
-  /** Faktory Enterprise: the batch the job belongs to (`custom.bid`), if any. */
+  /**
+   * Faktory Enterprise: the batch the job belongs to (`custom.bid`), if any;
+   * it may reopen it to add jobs (`ctx.jobs.openBatch(job.batchId, fill)`).
+   */
   get batchId(): string | undefined {
-    const bid = this.payload.custom?.bid;
-    return typeof bid === "string" && bid !== "" ? bid : undefined;
+    return this.#word("bid");
+  }
+  /**
+   * Faktory Enterprise: for a batch's `success` or `complete` callback, the
+   * batch it is the callback of (`custom._bid`, as Go's `CallbackBid` reads
+   * it). A callback is not a job of that batch: its `batchId` is unset.
+   */
+  get callbackBatchId(): string | undefined {
+    return this.#word("_bid");
+  }
+  /**
+   * Faktory Enterprise: for a callback of a child batch, the parent batch
+   * (`custom._pbid`, as Ruby's `parent_bid` reads it), which it may reopen.
+   */
+  get parentBatchId(): string | undefined {
+    return this.#word("_pbid");
+  }
+  /** Faktory Enterprise: whether it was pushed with `tracked: true` (`custom.track`). */
+  get tracked(): boolean {
+    return this.payload.custom?.track === 1;
   }
   /** Set on a job that failed before. */
   get failure(): JobFailure | undefined {
@@ -292,5 +313,11 @@ export class Job<Args extends readonly unknown[] = readonly unknown[]> {
     const f = this.payload.failure;
     if (f?.remaining !== undefined) return f.remaining;
     return Math.max(0, this.retry - (f?.retry_count ?? 0));
+  }
+
+  /** A non-empty string of `custom`, else undefined. */
+  #word(key: string): string | undefined {
+    const value = this.payload.custom?.[key];
+    return typeof value === "string" && value !== "" ? value : undefined;
   }
 }
