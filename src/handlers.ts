@@ -58,9 +58,9 @@ export type JobMiddleware<Ctx extends object = object> = (
  * Where handlers and job middleware are registered: a {@linkcode Worker}, or
  * the test doubles of `@faktory-ts/faktory/testing`. Write the registration
  * once against this interface and use it in production and in tests. `Ctx`
- * is what its `context` option adds to every handler's context: a function
- * taking a `HandlerRegistry<{ db: Db }>` can only be given a worker (or test
- * double) that provides `db`.
+ * is what the registry's `context` option adds to every handler's context:
+ * with a `HandlerRegistry<{ db: Db }>`, handlers and middleware see `ctx.db`
+ * typed.
  *
  * @example
  * ```ts

@@ -66,15 +66,13 @@ export interface ContextParts {
   readonly values: ((job: Job) => object) | undefined;
 }
 
-/** The context of one job run by a worker. */
+/** The context of one job run by a worker. Its members work destructured. */
 class WorkerJobContext implements JobContext {
   readonly logger: Logger;
   readonly wid: string;
   readonly jobs: JobPusher;
-  readonly #pool: Pool;
-  readonly #jid: string;
+  readonly progress: (update: JobProgress) => Promise<void>;
   readonly #signal: () => AbortSignal;
-  readonly #reservation: Reservation;
 
   constructor(
     parts: ContextParts,
@@ -85,21 +83,16 @@ class WorkerJobContext implements JobContext {
     this.logger = parts.logger;
     this.wid = parts.wid;
     this.jobs = parts.jobs;
-    this.#pool = parts.pool;
-    this.#jid = jid;
     this.#signal = signal;
-    this.#reservation = reservation;
+    this.progress = async (update) => {
+      await parts.pool.use((client) => client.setTracking({ ...update, jid }));
+      // The server took it: the reservation ends later, and so does our deadline.
+      if (update.reserveUntil !== undefined) reservation.extend(update.reserveUntil.getTime());
+    };
   }
 
   get signal(): AbortSignal {
     return this.#signal();
-  }
-
-  async progress(update: JobProgress): Promise<void> {
-    const jid = this.#jid;
-    await this.#pool.use((client) => client.setTracking({ ...update, jid }));
-    // The server took it: the reservation ends later, and so does our deadline.
-    if (update.reserveUntil !== undefined) this.#reservation.extend(update.reserveUntil.getTime());
   }
 }
 
