@@ -71,42 +71,55 @@ class WorkerJobContext implements JobContext {
   readonly logger: Logger;
   readonly wid: string;
   readonly jobs: JobPusher;
-  readonly progress: (update: JobProgress) => Promise<void>;
-  readonly #signal: () => AbortSignal;
+  readonly #pool: Pool;
+  readonly #jid: string;
+  readonly #run: { readonly signal: AbortSignal };
+  readonly #reservation: Reservation;
 
   constructor(
     parts: ContextParts,
     jid: string,
-    signal: () => AbortSignal,
+    run: { readonly signal: AbortSignal },
     reservation: Reservation,
   ) {
     this.logger = parts.logger;
     this.wid = parts.wid;
     this.jobs = parts.jobs;
-    this.#signal = signal;
-    this.progress = async (update) => {
-      await parts.pool.use((client) => client.setTracking({ ...update, jid }));
-      // The server took it: the reservation ends later, and so does our deadline.
-      if (update.reserveUntil !== undefined) reservation.extend(update.reserveUntil.getTime());
-    };
+    this.#pool = parts.pool;
+    this.#jid = jid;
+    this.#run = run;
+    this.#reservation = reservation;
   }
 
+  /** Made on first use, as most handlers never read it (the run makes it lazily too). */
   get signal(): AbortSignal {
-    return this.#signal();
+    return this.#run.signal;
+  }
+
+  /** A function of its own, so that `{ progress }` works; made only when a handler asks. */
+  get progress(): (update: JobProgress) => Promise<void> {
+    return async (update) => {
+      const jid = this.#jid;
+      await this.#pool.use((client) => client.setTracking({ ...update, jid }));
+      // The server took it: the reservation ends later, and so does our deadline.
+      if (update.reserveUntil !== undefined) {
+        this.#reservation.extend(update.reserveUntil.getTime());
+      }
+    };
   }
 }
 
 /**
- * The context for `job`: `signal` is read only when the handler asks for it
- * (it is made on first use). The `context` option's values are added; if it
- * throws, so does this, and the job fails with its error.
+ * The context for `job`, run as `run` (whose `signal` is made on first
+ * use). The `context` option's values are added; if it throws, so does
+ * this, and the job fails with its error.
  */
 export function jobContext(
   parts: ContextParts,
   job: Job,
-  signal: () => AbortSignal,
+  run: { readonly signal: AbortSignal },
   reservation: Reservation,
 ): JobContext {
-  const context = new WorkerJobContext(parts, job.jid, signal, reservation);
+  const context = new WorkerJobContext(parts, job.jid, run, reservation);
   return parts.values === undefined ? context : extendContext(context, parts.values(job));
 }

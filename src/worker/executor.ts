@@ -28,8 +28,11 @@ import type { Reporter } from "./reporter.ts";
  * ```
  */
 export interface RunningJob {
+  /** The job's id. */
   readonly jid: string;
+  /** Its jobtype. */
   readonly jobtype: string;
+  /** The queue it came from (without the namespace). */
   readonly queue: string;
   /** When the worker started it. */
   readonly started: Date;
@@ -168,7 +171,7 @@ export class Executor {
     try {
       handling = handlers.run(
         job,
-        jobContext(this.parts.context, job, () => run.signal, reservation),
+        jobContext(this.parts.context, job, run, reservation),
       );
     } catch (e) {
       handling = Promise.reject(e); // the context option threw
