@@ -35,10 +35,12 @@ import { enterpriseCustom } from "./ent/options.ts";
  */
 export interface JobOptions {
   /**
-   * The job's id (default: random). Give one to make a push idempotent: a
-   * producer that retries a push with the same jid names the same job. At
-   * least 8 characters, no spaces. Only for one job: refused in a job type,
-   * in `defaults`, and in `performBulk` (use `performMany`).
+   * The job's id (default: random). Give your own to make pushes
+   * idempotent: store it before pushing, push again after a lost reply, and
+   * key the handler's effects by it (the open-source server does not refuse
+   * a second job with the same jid). At least 8 characters, no spaces. It
+   * names one job: refused in a job type, in `defaults`, and in
+   * `performBulk` (give each job its own with `performMany`).
    */
   readonly jid?: string | undefined;
   /** Handler name. Required by the time a job is pushed (usually from a {@linkcode JobType}). */

@@ -98,6 +98,26 @@ describe("lifecycle hooks", () => {
     assert.deepEqual(called, []);
     assert.equal((await client.info()).faktory.queues[queue], 1, "the job was not fetched");
     await assert.rejects(worker.jobs.perform({ jobtype: "Work" }, []), /not running/);
+
+    // Stopped while the startup hook runs, which then fails: still no other hook.
+    const later: string[] = [];
+    const slow = new Worker({
+      url: server.url,
+      queues: [queue],
+      logger: silentLogger,
+      hooks: {
+        startup: () => sleep(200).then(() => Promise.reject(new RangeError("too late"))),
+        quiet: () => void later.push("quiet"),
+        shutdown: () => void later.push("shutdown"),
+      },
+    });
+    const running = slow.run();
+    await sleep(50);
+    const stopped = slow.stop();
+    await assert.rejects(running, RangeError);
+    await stopped;
+    await sleep(50);
+    assert.deepEqual(later, []);
   });
 
   test("quiet runs when the worker goes quiet, by quiet(), by the server, or on the way to stopping; running jobs go on", async () => {

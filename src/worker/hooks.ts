@@ -50,6 +50,8 @@ export interface WorkerHooks {
 /** A worker's hooks, run one after another in the order they are due. */
 export class Hooks {
   #last: Promise<void> = Promise.resolve();
+  /** Set when the startup hook threw: no other hook runs then. */
+  #failed = false;
 
   constructor(readonly hooks: WorkerHooks | undefined, readonly events: Events) {}
 
@@ -58,7 +60,7 @@ export class Hooks {
     const hook = this.hooks?.startup;
     if (hook === undefined) return Promise.resolve();
     const run = this.#last.then(() => hook.call(this.hooks, worker));
-    this.#last = run.catch(() => {});
+    this.#last = run.catch(() => void (this.#failed = true));
     return run;
   }
 
@@ -66,13 +68,14 @@ export class Hooks {
   run(name: "quiet" | "shutdown", worker: Worker): Promise<void> {
     const hook = this.hooks?.[name];
     if (hook === undefined) return this.#last;
-    this.#last = this.#last.then(() => hook.call(this.hooks, worker)).catch((cause) =>
-      this.events.error(
-        new FaktoryError(`The ${name} hook failed: ${(cause as Error)?.message ?? cause}`, {
-          cause,
-        }),
-      )
-    );
+    this.#last = this.#last.then(() => this.#failed ? undefined : hook.call(this.hooks, worker))
+      .catch((cause) =>
+        this.events.error(
+          new FaktoryError(`The ${name} hook failed: ${(cause as Error)?.message ?? cause}`, {
+            cause,
+          }),
+        )
+      );
     return this.#last;
   }
 }
