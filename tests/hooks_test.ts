@@ -252,7 +252,7 @@ describe("lifecycle hooks", () => {
 });
 
 describe("SIGTTIN", { skip: process.platform === "win32" }, () => {
-  test("with handleSignals, SIGTTIN logs the running jobs; SIGTERM still stops", async () => {
+  test("with handleSignals, SIGTTIN logs the running jobs; SIGTSTP runs the quiet hook; SIGTERM stops", async () => {
     const queue = unique("ttin");
     const jid = randomJid();
     await client.push({ jid, jobtype: "Block", args: [], queue });
@@ -273,6 +273,8 @@ describe("SIGTTIN", { skip: process.platform === "win32" }, () => {
       lines[at + 1]!,
       new RegExp(`^  ${jid} Block from ${queue}, started \\S+Z, running for \\d+ ms$`),
     );
+    child.signal("SIGTSTP");
+    await child.waitFor((l) => l.includes("QUIET"), 10_000);
     child.signal("SIGTERM");
     const exit = await exitWithin(child, 15_000);
     assert.deepEqual(exit, { code: 0, signal: null }, child.output());
