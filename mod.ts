@@ -38,15 +38,13 @@
  */
 
 export * from "./src/api.ts";
-export {
-  type HandlerRegistry,
-  type JobContext,
-  type JobHandler,
-  type JobMiddleware,
-} from "./src/handlers.ts";
+export type { JobContext, JobProgress } from "./src/context.ts";
+export type { HandlerRegistry, JobHandler, JobMiddleware } from "./src/handlers.ts";
 export { loadRuntime } from "./src/runtime/detect.ts";
 export { Worker } from "./src/worker/worker.ts";
 export type { WorkerEvents, WorkerStatus } from "./src/worker/events.ts";
+export type { RunningJob } from "./src/worker/executor.ts";
+export type { WorkerHooks } from "./src/worker/hooks.ts";
 export type { WorkerOptions } from "./src/worker/options.ts";
 
 import { setDefaultRuntime } from "./src/runtime/default.ts";

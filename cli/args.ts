@@ -57,7 +57,7 @@ export const CONNECTION: Options = {
 
 /** The help for {@linkcode CONNECTION}. */
 export const CONNECTION_HELP = `Connection:
-  --url URL        tcp(+tls)://(:password@)host:port(/namespace); default: the variable
+  --url URL        tcp(+tls)://(user:password@)host:port(/namespace); default: the variable
                    named by FAKTORY_PROVIDER (default FAKTORY_URL), else tcp://localhost:7419
   --ca FILE        PEM certificate to trust for tcp+tls (a private CA)
   --timeout MS     wait at most this long for the server (default 10000)`;

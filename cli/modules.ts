@@ -9,23 +9,15 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { HandlerRegistry, JobHandler, JobMiddleware, JobType, Worker } from "../mod.ts";
+import type {
+  HandlerRegistry,
+  JobHandler,
+  JobMiddleware,
+  JobType,
+  Worker,
+  WorkerHooks,
+} from "../mod.ts";
 import { UsageError } from "./args.ts";
-
-/**
- * The worker's lifecycle hooks, as `WorkerOptions.hooks` takes them.
- *
- * MERGE: this is the shape issue 13's worker lifecycle adds to the library
- * (`WorkerHooks`, `WorkerOptions.hooks`); import it from there once it lands.
- */
-export interface WorkerHooks {
-  /** Once connected, before the first fetch. */
-  startup?(worker: Worker): void | Promise<void>;
-  /** When the worker goes quiet (SIGTSTP, the web UI, or on its way to stopping). */
-  quiet?(worker: Worker): void | Promise<void>;
-  /** Once the last job has been reported, before `run` resolves. */
-  shutdown?(worker: Worker): void | Promise<void>;
-}
 
 const HOOKS = ["startup", "quiet", "shutdown"] as const;
 

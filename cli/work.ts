@@ -10,6 +10,7 @@ import process from "node:process";
 import {
   type JobMiddleware,
   randomJid,
+  type RunningJob,
   Worker,
   type WorkerOptions,
   WorkerStoppedError,
@@ -205,15 +206,6 @@ function queues(specs: readonly string[]): Pick<WorkerOptions, "queues" | "weigh
   return weighted ? { weights } : { queues: Object.keys(weights) };
 }
 
-/** A job running now, as `Worker.running()` lists it. */
-interface RunningJob {
-  readonly jid: string;
-  readonly jobtype: string;
-  readonly queue: string;
-  readonly started: Date;
-  readonly elapsedMs: number;
-}
-
 /**
  * The outermost middleware: it keeps the jobs running, and fails them all
  * at once when the stop is forced (a second SIGINT), so that their FAILs go
@@ -222,28 +214,20 @@ interface RunningJob {
  */
 class Forcible {
   #forced: (() => Error) | undefined;
-  readonly #running = new Map<(error: Error) => void, Omit<RunningJob, "elapsedMs">>();
+  /** How to fail each job running now. */
+  readonly #running = new Set<(error: Error) => void>();
 
-  readonly middleware: JobMiddleware = (job, _context, next) => {
+  readonly middleware: JobMiddleware = (_job, _context, next) => {
     if (this.#forced) return Promise.reject(this.#forced());
     return new Promise<void>((resolve, reject) => {
-      const { jid, jobtype, queue } = job;
-      this.#running.set(reject, { jid, jobtype, queue, started: new Date() });
+      this.#running.add(reject);
       next().then(resolve, reject).finally(() => this.#running.delete(reject));
     });
   };
 
   force(error: () => Error): void {
     this.#forced = error;
-    for (const fail of this.#running.keys()) fail(error());
-  }
-
-  running(): RunningJob[] {
-    const now = Date.now();
-    return [...this.#running.values()].map((r) => ({
-      ...r,
-      elapsedMs: now - r.started.getTime(),
-    }));
+    for (const fail of this.#running) fail(error());
   }
 }
 
@@ -264,10 +248,8 @@ async function runWorker(s: WorkSettings, log: CliLogger): Promise<number> {
       logger: log,
       middleware: [forcible.middleware],
       handleSignals: false,
-      // MERGE: WorkerOptions.hooks arrives with issue 13's worker lifecycle;
-      // until then a Worker ignores the key, and the hooks do not run.
       hooks: modules.hooks,
-    } as WorkerOptions,
+    },
   );
   const jobtypes = await modules.register(worker);
   logStart(log, worker, s, jobtypes);
@@ -350,17 +332,11 @@ function listen(worker: Worker, forcible: Forcible, s: WorkSettings, log: CliLog
       );
     }
   };
-  const running = (): readonly RunningJob[] => {
-    // MERGE: Worker.running() arrives with issue 13's worker lifecycle; until
-    // then the middleware's own list (jobs whose handlers run) stands in.
-    const own = (worker as { running?: () => readonly RunningJob[] }).running;
-    return typeof own === "function" ? own.call(worker) : forcible.running();
-  };
   const handlers: ["SIGTERM" | "SIGINT" | "SIGTSTP" | "SIGTTIN", () => void][] = [
     ["SIGTERM", stopOn("SIGTERM")],
     ["SIGINT", stopOn("SIGINT")],
     ["SIGTSTP", () => worker.quiet()],
-    ["SIGTTIN", () => logRunning(log, running())],
+    ["SIGTTIN", () => logRunning(log, worker.running())],
   ];
   for (const [signal, handler] of handlers) process.on(signal, handler);
   const watch = watchSupervisor(log, () => void worker.stop());

@@ -12,6 +12,7 @@ export { Client } from "./client.ts";
 export type { ClientOptions } from "./client_options.ts";
 export {
   AuthenticationError,
+  BatchNotCommittedError,
   BulkPushError,
   type BulkPushOutcome,
   ConnectionError,
@@ -52,5 +53,5 @@ export type {
   TlsOptions,
 } from "./runtime/types.ts";
 export { Producer, type ProducerOptions } from "./producer.ts";
-export type { JobPusher, PerformOptions, PushInfo, PushMiddleware } from "./push.ts";
+export type { BulkJob, JobPusher, PerformOptions, PushInfo, PushMiddleware } from "./push.ts";
 export { schemaFrom, type StandardSchemaResult, type StandardSchemaV1 } from "./schema.ts";

@@ -33,7 +33,8 @@ export let openClient: (config: ClientConfig, signal?: AbortSignal) => Promise<C
  * A connection to Faktory with a method per command. Concurrent calls are
  * written in order on the one connection and never interleave. When the
  * connection is lost, the commands waiting on it reject with
- * `ConnectionError` and the next call connects again.
+ * `ConnectionError` and the next call connects again. It sends what it is
+ * given: no push middleware, no default job options (a `Producer` adds those).
  *
  * @example
  * ```ts ignore

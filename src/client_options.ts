@@ -7,6 +7,7 @@
  */
 
 import { type Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
+import { ValidationError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { HelloFields } from "./protocol/handshake.ts";
 import { checkOptions, CLIENT_OPTIONS, type Rules } from "./rules.ts";
@@ -30,7 +31,7 @@ import { guardLogger } from "./untrusted.ts";
  */
 export interface ClientOptions {
   /**
-   * `tcp(+tls)://(:password@)host:port(/namespace)`. Defaults to the URL in
+   * `tcp(+tls)://(user:password@)host:port(/namespace)`. Defaults to the URL in
    * the environment variable named by `FAKTORY_PROVIDER` (default
    * `FAKTORY_URL`), else `tcp://localhost:7419`.
    */
@@ -41,9 +42,18 @@ export interface ClientOptions {
   readonly port?: number | undefined;
   /** Overrides the URL's password. */
   readonly password?: string | undefined;
+  /**
+   * Overrides the URL's user name, sent in HELLO for a proxy in front of
+   * Faktory (the server ignores it). Never logged.
+   */
+  readonly username?: string | undefined;
   /** Overrides the URL's namespace (a prefix for every queue name). */
   readonly namespace?: string | undefined;
-  /** `true` or TLS settings (extra CA certificates) turn TLS on; `false` off. Defaults to the URL's scheme. */
+  /**
+   * `true` or TLS settings (extra CA certificates, a client certificate)
+   * turn TLS on; `false` off. Defaults to the URL's scheme. Certificates and
+   * host names are always verified.
+   */
   readonly tls?: boolean | TlsOptions | undefined;
   /** Labels shown in the web UI. */
   readonly labels?: readonly string[] | undefined;
@@ -107,6 +117,11 @@ export function resolveClientOptions(
     : o.tls === true
     ? {}
     : o.tls;
+  if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
+    throw new ValidationError(
+      "Give tls.cert and tls.key together: a client certificate needs its private key",
+    );
+  }
   const config: ClientConfig = {
     runtime: o.runtime,
     hostname: o.hostname ?? address.hostname,
@@ -117,6 +132,7 @@ export function resolveClientOptions(
     hello: {
       labels: [...(o.labels ?? [])],
       wid: o.wid,
+      username: o.username ?? address.username,
     },
     connectTimeout: o.connectTimeout ?? 10_000,
     commandTimeout: o.commandTimeout ?? 10_000,

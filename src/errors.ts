@@ -274,6 +274,31 @@ export class JobTimeoutError extends FaktoryError {}
 export class WorkerStoppedError extends FaktoryError {}
 
 /**
+ * The function that filled a batch threw, so the batch was not committed:
+ * its callbacks never fire, and the server drops it once it expires (the
+ * jobs pushed into it still run). `bid` names it; `cause` is what was thrown.
+ *
+ * @example
+ * ```ts
+ * import { BatchNotCommittedError } from "@faktory-ts/faktory";
+ * const e = new BatchNotCommittedError("b-4f2a", new Error("disk full"));
+ * console.log(e.message); // Batch "b-4f2a" was not committed: disk full
+ * ```
+ */
+export class BatchNotCommittedError extends FaktoryError {
+  /** The batch that was left open. */
+  readonly bid: string;
+
+  /** `cause` is what the function filling the batch threw. */
+  constructor(bid: string, cause: unknown) {
+    super(`Batch ${show(bid)} was not committed: ${(cause as Error)?.message ?? show(cause)}`, {
+      cause,
+    });
+    this.bid = bid;
+  }
+}
+
+/**
  * A value as error messages show it: strings quoted (and cut at 80
  * characters), numbers as they are, objects by their JSON or their kind.
  * Never throws, whatever the value.

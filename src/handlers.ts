@@ -6,39 +6,16 @@
  * @module
  */
 
+import type { JobContext } from "./context.ts";
 import { InvalidArgumentsError, UnknownJobTypeError, ValidationError } from "./errors.ts";
 import { checkValue, JOB_OPTIONS, JOBTYPE } from "./rules.ts";
 import type { Job, JobType } from "./job.ts";
-import type { Logger } from "./logger.ts";
 import { parseArgs, type StandardSchemaV1 } from "./schema.ts";
 
 /**
- * What a handler gets besides its job.
- *
- * @example
- * ```ts
- * import type { JobContext } from "@faktory-ts/faktory";
- * async function handler(ctx: JobContext) {
- *   const res = await fetch("https://example.com", { signal: ctx.signal });
- *   ctx.logger.info(`status ${res.status}`);
- * }
- * ```
- */
-export interface JobContext {
-  /**
-   * Aborts shortly before the job's reservation ends, or when a stopping
-   * worker's shutdown timeout is over. Pass it to whatever the handler awaits.
-   */
-  readonly signal: AbortSignal;
-  /** The worker's logger. */
-  readonly logger: Logger;
-  /** The worker's id. */
-  readonly wid: string;
-}
-
-/**
  * Runs one job. Resolving ACKs the job; throwing (or rejecting) FAILs it with
- * the error's name, message and stack.
+ * the error's name, message and stack. `Ctx` is what the worker's `context`
+ * option adds to the {@linkcode JobContext}.
  *
  * @example
  * ```ts
@@ -46,12 +23,14 @@ export interface JobContext {
  * const greet: JobHandler<[name: string]> = (job) => {
  *   console.log(`Hello, ${job.args[0]}`);
  * };
+ * interface Db { save(name: string): Promise<void> }
+ * const save: JobHandler<[name: string], { db: Db }> = (job, { db }) => db.save(job.args[0]);
  * ```
  */
-export type JobHandler<Args extends readonly unknown[] = readonly unknown[]> = (
-  job: Job<Args>,
-  context: JobContext,
-) => unknown;
+export type JobHandler<
+  Args extends readonly unknown[] = readonly unknown[],
+  Ctx extends object = object,
+> = (job: Job<Args>, context: JobContext & Ctx) => unknown;
 
 /**
  * Runs around every job, first one outermost: time it, trace it, change the
@@ -73,16 +52,19 @@ export type JobHandler<Args extends readonly unknown[] = readonly unknown[]> = (
  * };
  * ```
  */
-export type JobMiddleware = (
+export type JobMiddleware<Ctx extends object = object> = (
   job: Job,
-  context: JobContext,
+  context: JobContext & Ctx,
   next: () => Promise<void>,
 ) => Promise<void>;
 
 /**
  * Where handlers and job middleware are registered: a {@linkcode Worker}, or
  * the test doubles of `@faktory-ts/faktory/testing`. Write the registration
- * once against this interface and use it in production and in tests.
+ * once against this interface and use it in production and in tests. `Ctx`
+ * is what the registry's `context` option adds to every handler's context:
+ * with a `HandlerRegistry<{ db: Db }>`, handlers and middleware see `ctx.db`
+ * typed.
  *
  * @example
  * ```ts
@@ -93,14 +75,14 @@ export type JobMiddleware = (
  * }
  * ```
  */
-export interface HandlerRegistry {
+export interface HandlerRegistry<Ctx extends object = object> {
   /** Registers the handler for a job type or a plain jobtype name (see {@linkcode Worker.register}). */
   register<Parsed extends readonly unknown[]>(
     type: JobType<readonly unknown[], Parsed> | string,
-    handler: JobHandler<Parsed>,
+    handler: JobHandler<Parsed, Ctx>,
   ): this;
   /** Adds middleware around every job (see {@linkcode Worker.use}). */
-  use(middleware: JobMiddleware): this;
+  use(middleware: JobMiddleware<Ctx>): this;
 }
 
 interface Registered {
@@ -111,17 +93,21 @@ interface Registered {
 /** The handlers by jobtype and the middleware around them. */
 export class Handlers {
   readonly #handlers = new Map<string, Registered>();
-  readonly #middleware: JobMiddleware[];
+  // Contexts carry the application's values here: typed by the registry, not this class.
+  // deno-lint-ignore no-explicit-any
+  readonly #middleware: JobMiddleware<any>[];
 
   /** Starts with this middleware, first one outermost. */
-  constructor(middleware: readonly JobMiddleware[] = []) {
+  // deno-lint-ignore no-explicit-any
+  constructor(middleware: readonly JobMiddleware<any>[] = []) {
     this.#middleware = [...middleware];
   }
 
   /** Registers (or replaces) the handler for a job type or jobtype name. */
   register<Parsed extends readonly unknown[]>(
     type: JobType<readonly unknown[], Parsed> | string,
-    handler: JobHandler<Parsed>,
+    // deno-lint-ignore no-explicit-any
+    handler: JobHandler<Parsed, any>,
   ): void {
     const jobtype = typeof type === "string" ? type : (type as JobType | null)?.jobtype;
     checkValue(JOBTYPE, jobtype, "jobtype");
@@ -134,7 +120,8 @@ export class Handlers {
   }
 
   /** Adds middleware inside what was added before. */
-  use(middleware: JobMiddleware): void {
+  // deno-lint-ignore no-explicit-any
+  use(middleware: JobMiddleware<any>): void {
     if (typeof middleware !== "function") {
       throw new ValidationError("Middleware must be a function");
     }

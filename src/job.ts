@@ -7,7 +7,15 @@
 
 import { show, ValidationError } from "./errors.ts";
 import { DEFAULT_RETRY, type JobFailure, type JobPayload, randomJid } from "./payload.ts";
-import { checkOptions, checkValue, FIRST_TIME, JOB_OPTIONS, JOBTYPE, LAST_TIME } from "./rules.ts";
+import {
+  checkOptions,
+  checkValue,
+  FIRST_TIME,
+  JOB_OPTIONS,
+  JOBTYPE,
+  LAST_TIME,
+  SHARED_JOB_OPTIONS,
+} from "./rules.ts";
 import { enterpriseCustom } from "./ent/options.ts";
 import type { StandardSchemaV1 } from "./schema.ts";
 
@@ -27,6 +35,15 @@ import type { StandardSchemaV1 } from "./schema.ts";
  * ```
  */
 export interface JobOptions {
+  /**
+   * The job's id (default: random). Give your own to make pushes
+   * idempotent: store it before pushing, push again after a lost reply, and
+   * key the handler's effects by it (the open-source server does not refuse
+   * a second job with the same jid). At least 8 characters, no spaces. It
+   * names one job: refused in a job type, in `defaults`, and in
+   * `performBulk` (give each job its own with `performMany`).
+   */
+  readonly jid?: string | undefined;
   /** Handler name. Required by the time a job is pushed (usually from a {@linkcode JobType}). */
   readonly jobtype?: string | undefined;
   /** Queue name (letters, digits, `.`, `_`, `-`); default `default` or `FAKTORY_QUEUE`. */
@@ -167,7 +184,7 @@ export function defineJob<
   options: JobOptions & { readonly schema?: StandardSchemaV1<Args, Parsed> | undefined } = {},
 ): JobType<Args, Parsed> {
   checkValue(JOBTYPE, jobtype, "jobtype");
-  checkOptions(JOB_OPTIONS, options, "job options");
+  checkOptions(SHARED_JOB_OPTIONS, options, "job options");
   return { ...options, jobtype };
 }
 
@@ -186,7 +203,7 @@ export function buildPayload<Args extends readonly unknown[]>(
   if (!Array.isArray(args)) {
     throw new ValidationError(`Invalid args for ${jobtype}: args must be an array`);
   }
-  const job: JobPayload<Args> = { jid: randomJid(), jobtype: jobtype!, args };
+  const job: JobPayload<Args> = { jid: options.jid ?? randomJid(), jobtype: jobtype!, args };
   if (options.queue !== undefined) job.queue = options.queue;
   if (options.retry !== undefined) job.retry = options.retry;
   if (options.once) job.retry = -1;
@@ -278,10 +295,31 @@ export class Job<Args extends readonly unknown[] = readonly unknown[]> {
     const custom: unknown = this.payload.custom;
     return isRecord(custom) ? custom : {};
   }
-  /** Faktory Enterprise: the batch the job belongs to (`custom.bid`), if any. */
+  /**
+   * Faktory Enterprise: the batch the job belongs to (`custom.bid`), if any;
+   * it may reopen it to add jobs (`ctx.jobs.openBatch(job.batchId, fill)`).
+   */
   get batchId(): string | undefined {
-    const bid = this.custom.bid;
-    return typeof bid === "string" && bid !== "" ? bid : undefined;
+    return this.#word("bid");
+  }
+  /**
+   * Faktory Enterprise: for a batch's `success` or `complete` callback, the
+   * batch it is the callback of (`custom._bid`, as Go's `CallbackBid` reads
+   * it). A callback is not a job of that batch: its `batchId` is unset.
+   */
+  get callbackBatchId(): string | undefined {
+    return this.#word("_bid");
+  }
+  /**
+   * Faktory Enterprise: for a callback of a child batch, the parent batch
+   * (`custom._pbid`, as Ruby's `parent_bid` reads it), which it may reopen.
+   */
+  get parentBatchId(): string | undefined {
+    return this.#word("_pbid");
+  }
+  /** Faktory Enterprise: whether it was pushed with `tracked: true` (`custom.track`). */
+  get tracked(): boolean {
+    return this.custom.track === 1;
   }
   /** Set on a job that failed before; holds only the fields of the right type. */
   get failure(): JobFailure | undefined {
@@ -312,6 +350,12 @@ export class Job<Args extends readonly unknown[] = readonly unknown[]> {
     const f = this.failure;
     if (f?.remaining !== undefined) return Math.max(0, f.remaining);
     return Math.max(0, this.retry - (f?.retry_count ?? 0));
+  }
+
+  /** A non-empty string of `custom`, else undefined. */
+  #word(key: string): string | undefined {
+    const value = this.custom[key];
+    return typeof value === "string" && value !== "" ? value : undefined;
   }
 }
 

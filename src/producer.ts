@@ -6,17 +6,24 @@
  */
 
 import { type ClientOptions, resolveClientOptions } from "./client_options.ts";
+import type { BatchOptions } from "./ent/batch.ts";
+import { fillBatch } from "./ent/scope.ts";
 import { Pool } from "./pool.ts";
-import { BulkPushError, ValidationError } from "./errors.ts";
+import { BulkPushError } from "./errors.ts";
 import { PRODUCER_OPTIONS } from "./rules.ts";
 import { type JobOptions, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
 import {
   buildJob,
+  type BulkEntry,
+  type BulkJob,
+  bulkJobs,
   composeOptions,
   type JobPusher,
+  manyKinds,
   type PerformOptions,
   type PushMiddleware,
+  sameKind,
   throughMiddleware,
 } from "./push.ts";
 import { envOf } from "./runtime/default.ts";
@@ -41,6 +48,16 @@ export interface ProducerOptions extends ClientOptions {
 }
 
 /**
+ * A producer on connections it does not own (a worker's): its pushes share
+ * them, and closing it leaves them open.
+ */
+export let producerOn: (
+  pool: Pool,
+  defaults: JobOptions,
+  middleware: readonly PushMiddleware[],
+) => Producer;
+
+/**
  * Pushes jobs. Safe to share: concurrent calls spread over a pool of
  * connections, each pipelined. Close it with `await using` or `close()`.
  *
@@ -57,11 +74,22 @@ export class Producer implements AsyncDisposable, JobPusher {
   readonly #pool: Pool;
   readonly #defaults: JobOptions;
   readonly #middleware: readonly PushMiddleware[];
+  readonly #owned: boolean;
 
-  private constructor(pool: Pool, defaults: JobOptions, middleware: readonly PushMiddleware[]) {
+  private constructor(
+    pool: Pool,
+    defaults: JobOptions,
+    middleware: readonly PushMiddleware[],
+    owned = true,
+  ) {
     this.#pool = pool;
     this.#defaults = defaults;
     this.#middleware = middleware;
+    this.#owned = owned;
+  }
+
+  static {
+    producerOn = (pool, defaults, middleware) => new Producer(pool, defaults, middleware, false);
   }
 
   /** Opens the pool's connections (in parallel) and resolves once all said HELLO. */
@@ -116,31 +144,84 @@ export class Producer implements AsyncDisposable, JobPusher {
     options: PerformOptions<Args>,
     argsList: readonly NoInfer<Args>[],
   ): Promise<string[]> {
-    if (!Array.isArray(argsList)) {
-      throw new ValidationError("performBulk takes an array of argument lists");
-    }
-    const composed = composeOptions(this.#defaults, options);
-    const jobs: JobPayload[] = [];
-    for (const [i, args] of argsList.entries()) {
-      const job = await buildJob(composed, args, `argsList[${i}]`);
-      await throughMiddleware(
-        this.#middleware,
-        job,
-        () => Promise.resolve(void jobs.push(job)),
-        true,
-      );
-    }
-    const refused = await this.#pool.use((client) => client.pushBulk(jobs));
+    return await this.#pushBulk(sameKind(this.#defaults, options, argsList));
+  }
+
+  /**
+   * Pushes jobs of any kinds at once, each `[options, args]` with the
+   * options of a `perform` call (its own `jid` too), and resolves with their
+   * jids in order. Each job's arguments are checked against its job type at
+   * compile time. Like {@linkcode Producer.performBulk}: every job passes
+   * the middleware and is checked before the first is sent, in PUSHB
+   * batches of up to 1000, and a partial failure is a `BulkPushError`.
+   *
+   * @example
+   * ```ts ignore
+   * await producer.performMany([
+   *   [SendEmail, ["ada@example.com"]],
+   *   [[Resize, { queue: "images" }], [42, 640]],
+   * ]);
+   * ```
+   */
+  async performMany<const T extends readonly (readonly unknown[])[]>(
+    jobs: { readonly [K in keyof T]: BulkJob<T[K]> },
+  ): Promise<string[]> {
+    return await this.#pushBulk(manyKinds(this.#defaults, jobs));
+  }
+
+  /**
+   * Faktory Enterprise: creates a batch with `options` (its callbacks and
+   * description), runs `fill` with a pusher whose jobs join the batch, and
+   * commits it: its callbacks may then fire. If `fill` throws, the batch is
+   * not committed and the call rejects with `BatchNotCommittedError`, whose
+   * cause is what `fill` threw; the server drops the batch when it expires,
+   * and jobs already pushed into it still run. Resolves with what `fill`
+   * returned.
+   *
+   * @example
+   * ```ts ignore
+   * const success = buildPayload({ jobtype: "ImportDone" }, [fileId]);
+   * await producer.batch({ description: `Import ${fileId}`, success }, async (jobs) => {
+   *   await jobs.performBulk(ImportRow, rows.map((row) => [fileId, row]));
+   * });
+   * ```
+   */
+  async batch<T>(
+    options: BatchOptions,
+    fill: (jobs: JobPusher, bid: string) => T | Promise<T>,
+  ): Promise<T> {
+    const bid = await this.#pool.use((client) => client.newBatch(options));
+    return await fillBatch(this, bid, fill, (b) => this.#pool.use((c) => c.commitBatch(b)));
+  }
+
+  /**
+   * Faktory Enterprise: reopens batch `bid` (a job of the batch may reopen
+   * its own, `job.batchId`), runs `fill` with a pusher whose jobs join it,
+   * and commits it again; on an error, as {@linkcode Producer.batch}.
+   *
+   * @example
+   * ```ts ignore
+   * if (job.batchId) await jobs.openBatch(job.batchId, (batch) => batch.perform(Step2, [id]));
+   * ```
+   */
+  async openBatch<T>(bid: string, fill: (jobs: JobPusher) => T | Promise<T>): Promise<T> {
+    await this.#pool.use((client) => client.openBatch(bid));
+    return await fillBatch(this, bid, fill, (b) => this.#pool.use((c) => c.commitBatch(b)));
+  }
+
+  async #pushBulk(jobs: readonly BulkEntry[]): Promise<string[]> {
+    const payloads: JobPayload[] = await bulkJobs(this.#middleware, jobs);
+    const refused = await this.#pool.use((client) => client.pushBulk(payloads));
     if (Object.keys(refused).length > 0) {
-      const pushed = jobs.map((j) => j.jid).filter((jid) => !Object.hasOwn(refused, jid));
+      const pushed = payloads.map((j) => j.jid).filter((jid) => !Object.hasOwn(refused, jid));
       throw new BulkPushError({ pushed, refused, notPushed: [], unknown: [] });
     }
-    return jobs.map((j) => j.jid);
+    return payloads.map((j) => j.jid);
   }
 
   /** Closes every connection after the pushes under way are done. */
   async close(): Promise<void> {
-    await this.#pool.close();
+    if (this.#owned) await this.#pool.close();
   }
 
   /** Same as {@linkcode Producer.close}, for `await using`. */

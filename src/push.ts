@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { BatchOptions } from "./ent/batch.ts";
 import { show, ValidationError } from "./errors.ts";
 import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
@@ -59,9 +60,26 @@ export type PerformOptions<Args extends readonly unknown[]> =
   | readonly JobOptions[];
 
 /**
- * What pushes jobs: {@linkcode Producer} talks to a server, the test doubles
- * of `@faktory-ts/faktory/testing` run or collect jobs in memory. Code that
- * only pushes can take a `JobPusher`, so its tests need no server.
+ * One job of a {@linkcode JobPusher.performMany} call: its options (as for
+ * `perform`) and its arguments, checked against the job type's.
+ *
+ * @example
+ * ```ts
+ * import { type BulkJob, defineJob } from "@faktory-ts/faktory";
+ * const Resize = defineJob<[imageId: number, width: number]>("Resize");
+ * const job: BulkJob<[number, number]> = [[Resize, { queue: "images" }], [42, 640]];
+ * ```
+ */
+export type BulkJob<Args extends readonly unknown[] = readonly unknown[]> = readonly [
+  options: PerformOptions<Args>,
+  args: NoInfer<Args>,
+];
+
+/**
+ * What pushes jobs: {@linkcode Producer} talks to a server, a handler's
+ * `context.jobs` pushes through its worker's connections, and the test
+ * doubles of `@faktory-ts/faktory/testing` run or collect jobs in memory.
+ * Code that only pushes can take a `JobPusher`, so its tests need no server.
  *
  * @example
  * ```ts
@@ -83,6 +101,23 @@ export interface JobPusher {
     options: PerformOptions<Args>,
     argsList: readonly NoInfer<Args>[],
   ): Promise<string[]>;
+  /** Pushes jobs of any kinds at once and resolves with their jids (see {@linkcode Producer.performMany}). */
+  performMany<const T extends readonly (readonly unknown[])[]>(
+    jobs: { readonly [K in keyof T]: BulkJob<T[K]> },
+  ): Promise<string[]>;
+  /**
+   * Faktory Enterprise: creates a batch, runs `fill` with a pusher whose jobs
+   * join it, then commits it (see {@linkcode Producer.batch}).
+   */
+  batch<T>(
+    options: BatchOptions,
+    fill: (jobs: JobPusher, bid: string) => T | Promise<T>,
+  ): Promise<T>;
+  /**
+   * Faktory Enterprise: reopens a batch, runs `fill` with a pusher whose jobs
+   * join it, then commits it again (see {@linkcode Producer.openBatch}).
+   */
+  openBatch<T>(bid: string, fill: (jobs: JobPusher) => T | Promise<T>): Promise<T>;
 }
 
 /** `defaults`, then the options of a perform call (one or a list), later winning. */
@@ -134,4 +169,62 @@ export function throughMiddleware(
     return m ? m(job, () => run(i + 1), info) : push();
   };
   return run(0);
+}
+
+/** One job of a bulk push: its composed options, its arguments, and where they were given. */
+export type BulkEntry = readonly [options: JobOptions, args: unknown, path: string];
+
+/**
+ * The jobs of a bulk push, built from composed options and arguments (and
+ * checked against their schemas) and passed through the push middleware one
+ * by one (`next` only queues a job; one whose chain does not call it is left
+ * out), before any is sent.
+ */
+export async function bulkJobs(
+  middleware: readonly PushMiddleware[],
+  jobs: readonly BulkEntry[],
+): Promise<JobPayload[]> {
+  const accepted: JobPayload[] = [];
+  for (const [options, args, path] of jobs) {
+    const job = await buildJob(options, args as readonly unknown[], path);
+    await throughMiddleware(middleware, job, () => Promise.resolve(void accepted.push(job)), true);
+  }
+  return accepted;
+}
+
+/** `performBulk`'s jobs: one set of options (composed once, without a jid) for every argument list. */
+export function sameKind(
+  defaults: JobOptions,
+  options: PerformOptions<readonly unknown[]>,
+  argsList: unknown,
+): BulkEntry[] {
+  if (!Array.isArray(argsList)) {
+    throw new ValidationError("performBulk takes an array of argument lists");
+  }
+  const composed = composeOptions(defaults, options);
+  if (composed.jid !== undefined) {
+    throw new ValidationError(
+      `Invalid jid ${
+        show(composed.jid)
+      } for performBulk: one jid cannot name many jobs; give each job its own with performMany`,
+    );
+  }
+  return Array.from(argsList, (args, i) => [composed, args, `argsList[${i}]`]);
+}
+
+/** `performMany`'s jobs, each `[options, args]`, with their options composed. */
+export function manyKinds(defaults: JobOptions, jobs: unknown): BulkEntry[] {
+  if (!Array.isArray(jobs)) {
+    throw new ValidationError("performMany takes an array of [options, args] pairs");
+  }
+  return Array.from(jobs, (entry: unknown, i): BulkEntry => {
+    if (!Array.isArray(entry) || entry.length !== 2) {
+      throw new ValidationError(
+        `Invalid job ${
+          show(entry)
+        } for performMany: use [options, args], such as [SendEmail, ["ada@example.com"]]`,
+      );
+    }
+    return [composeOptions(defaults, entry[0]), entry[1], `jobs[${i}][1]`];
+  });
 }

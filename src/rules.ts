@@ -15,22 +15,11 @@
  * @module
  */
 
-import { show, ValidationError } from "./errors.ts";
+import { isRecord, type Rule, type Rules } from "./check.ts";
 import { isQueueName, isWord, QUEUE_HINT, WORD_HINT } from "./protocol/command.ts";
 import { isStandardSchema } from "./schema.ts";
 
-/** How one value is checked. */
-export interface Rule {
-  /** `undefined` if the value is acceptable, else what to use instead. */
-  readonly check: (value: unknown) => string | undefined;
-  /** Rules for the keys of an object value, checked once `check` passed. */
-  readonly keys?: Rules;
-  /** Never show the value in a message (a password, a URL that may hold one). */
-  readonly secret?: boolean;
-}
-
-/** The rules of an options object, by key. */
-export type Rules = Readonly<Record<string, Rule>>;
+export { checkOptions, checkValue, type Rule, type Rules } from "./check.ts";
 
 // ---- Kinds of values ---------------------------------------------------------
 
@@ -62,9 +51,6 @@ function number(min: number, max: number, whole: boolean, hint: string, tooBig =
 const ms = (min: number, max: number, note = "") =>
   number(min, max, true, `use a whole number of milliseconds from ${min} to ${max}${note}`);
 
-/** An object of options: plain, or of a class of one's own; not an array, a Map, a Date... */
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && Object.prototype.toString.call(v) === "[object Object]";
 const object = (hint: string, keys?: Rules): Rule =>
   keys === undefined ? is(isRecord, hint) : { ...is(isRecord, hint), keys };
 /** An array of at least `min` items (holes count as `undefined`, which `every` would skip). */
@@ -80,6 +66,7 @@ const refuse = (hint: string): Rule => ({ check: () => hint });
 const boolean = is((v) => typeof v === "boolean", "use true or false");
 const text = is((v) => typeof v === "string", "use a string");
 const functions = list((f) => typeof f === "function", "use an array of functions");
+const fn = (hint: string) => is((v) => typeof v === "function", hint);
 const queue = is(isQueueName, QUEUE_HINT);
 const word = is(isWord, WORD_HINT);
 const date: Rule = {
@@ -115,12 +102,16 @@ export const QUEUES: Rule = list(
 // ---- ClientOptions, and so every producer's and worker's ------------------------
 
 /** TLS settings (`tls: { ... }`). */
+const pem = (what: string) =>
+  is((v) => typeof v === "string" && v !== "", `use ${what} in PEM form`);
 const TLS: Rules = {
   caCerts: list(
     (c) => typeof c === "string" && c !== "",
     "use an array of PEM certificates (strings)",
   ),
   serverName: host,
+  cert: pem("a certificate"),
+  key: { ...pem("a private key"), secret: true },
 };
 
 /** `ClientOptions`. */
@@ -132,6 +123,7 @@ export const CLIENT_OPTIONS: Rules = {
   hostname: host,
   port: number(1, 65535, true, "use a whole number from 1 to 65535"),
   password: { ...text, secret: true },
+  username: { ...text, secret: true },
   namespace: queue,
   tls: {
     check: (v) =>
@@ -170,9 +162,14 @@ const RETRY = number(
 const RESERVE_FOR = number(1, 86_400, true, "use whole seconds from 1 to 86400");
 const BACKTRACE = number(0, 1000, true, "use a whole number of lines from 0 to 1000");
 const CUSTOM = object("use an object such as { key: value }");
+const JID = is(
+  (v) => isWord(v) && v.length >= 8,
+  "use at least 8 characters without spaces or control characters, e.g. randomJid()",
+);
 
 /** `JobOptions` (and a `JobType`'s `schema`). */
 export const JOB_OPTIONS: Rules = {
+  jid: JID,
   jobtype: JOBTYPE,
   queue,
   retry: RETRY,
@@ -210,12 +207,15 @@ export const JOB_OPTIONS: Rules = {
   parse: refuse("parse became schema: use schemaFrom(parse), or a zod, valibot or arktype schema"),
 };
 
+/** Options that apply to many jobs: a job type's, and `defaults`. A jid names one job. */
+export const SHARED_JOB_OPTIONS: Rules = {
+  ...JOB_OPTIONS,
+  jid: refuse("a jid names one job: give it in the options of one perform"),
+};
+
 /** `JobPayload`, the job as it travels: what `Client.push` checks. */
 export const JOB_PAYLOAD: Rules = {
-  jid: is(
-    (v) => isWord(v) && v.length >= 8,
-    "use at least 8 characters without spaces or control characters, e.g. randomJid()",
-  ),
+  jid: JID,
   jobtype: JOBTYPE,
   args: is(Array.isArray, "args must be an array of arguments"),
   queue,
@@ -239,7 +239,7 @@ export const PRODUCER_OPTIONS: Rules = {
   ...CLIENT_OPTIONS,
   wid: refuse("a producer has no worker id: remove the wid option"),
   poolSize: POOL_SIZE,
-  defaults: object("use job options such as { queue, retry }", JOB_OPTIONS),
+  defaults: object("use job options such as { queue, retry }", SHARED_JOB_OPTIONS),
   middleware: functions,
 };
 
@@ -264,6 +264,14 @@ export const WORKER_OPTIONS: Rules = {
   handleSignals: boolean,
   abandonFetchOnStop: boolean,
   middleware: functions,
+  context: fn("use a function that returns the handlers' values, such as () => ({ db })"),
+  hooks: object("use { startup, quiet, shutdown } functions", {
+    startup: fn("use a function"),
+    quiet: fn("use a function"),
+    shutdown: fn("use a function"),
+  }),
+  defaults: object("use job options such as { queue, retry }", SHARED_JOB_OPTIONS),
+  pushMiddleware: functions,
 };
 
 // ---- Client method arguments ------------------------------------------------------
@@ -315,11 +323,12 @@ export const TRACKING_UPDATE: Rules = {
 
 /** `TestingOptions`. */
 export const TESTING_OPTIONS: Rules = {
-  defaults: object("use job options such as { queue, retry }", JOB_OPTIONS),
+  defaults: object("use job options such as { queue, retry }", SHARED_JOB_OPTIONS),
   middleware: functions,
   jobMiddleware: functions,
   logger,
   wid: word,
+  context: fn("use a function that returns the handlers' values, such as () => ({ db })"),
 };
 
 /** `DrainOptions`. */
@@ -365,83 +374,3 @@ export const ENV: Rules = {
       typeof v === "string" && /^\d+$/.test(v) ? POOL_SIZE.check(Number(v)) : POOL_SIZE.check(v),
   },
 };
-
-// ---- Checking ------------------------------------------------------------------------
-
-/**
- * Checks `options` against `rules`: each key that has a rule, and any other
- * key that looks like a misspelt one. `what` names the object in a message
- * if it is not an object at all; `undefined` passes unless `required`.
- */
-export function checkOptions(
-  rules: Rules,
-  options: unknown,
-  what: string,
-  { required = false, prefix = "" } = {},
-): void {
-  if (options === undefined && !required) return;
-  if (!isRecord(options)) {
-    throw new ValidationError(`Invalid ${what} ${show(options)}: pass an object`);
-  }
-  const own = Object.keys(options);
-  for (const key of own) {
-    if (Object.hasOwn(rules, key)) continue;
-    const meant = misspelt(key, Object.keys(rules));
-    if (meant !== undefined) {
-      throw new ValidationError(`Unknown option "${prefix}${key}": use "${prefix}${meant}"`);
-    }
-  }
-  // A plain object has only its own keys; a class instance may inherit options.
-  const proto = Object.getPrototypeOf(options);
-  for (const key of proto === Object.prototype || proto === null ? own : Object.keys(rules)) {
-    if (!Object.hasOwn(rules, key)) continue;
-    let value: unknown;
-    try {
-      value = options[key];
-    } catch (e) {
-      throw new ValidationError(`Invalid ${prefix}${key}: reading it threw`, { cause: e });
-    }
-    if (value !== undefined) checkValue(rules[key]!, value, prefix + key);
-  }
-}
-
-/** Checks one value; a failure names it `name`. */
-export function checkValue(rule: Rule, value: unknown, name: string): void {
-  const hint = rule.check(value);
-  if (hint !== undefined) {
-    throw new ValidationError(`Invalid ${name}${rule.secret ? "" : ` ${show(value)}`}: ${hint}`);
-  }
-  if (rule.keys !== undefined && isRecord(value)) {
-    checkOptions(rule.keys, value, name, { prefix: `${name}.` });
-  }
-}
-
-/** The option `key` most likely means, if it looks like a slip of one. */
-function misspelt(key: string, known: readonly string[]): string | undefined {
-  const plain = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
-  const k = plain(key);
-  let best: string | undefined;
-  let bestDistance = k.length >= 8 ? 3 : k.length >= 4 ? 2 : 1;
-  for (const name of known) {
-    const d = distance(k, plain(name));
-    if (d < bestDistance) [best, bestDistance] = [name, d];
-  }
-  return best;
-}
-
-/** Edit distance (insertions, deletions, substitutions). */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(
-        row[j]! + 1,
-        next[j - 1]! + 1,
-        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    row = next;
-  }
-  return row[b.length]!;
-}

@@ -1,5 +1,5 @@
 /**
- * Connection settings: the `tcp(+tls)://(:password@)host:port(/namespace)`
+ * Connection settings: the `tcp(+tls)://(user:password@)host:port(/namespace)`
  * URL, and reading it from the environment the way faktory_worker_haskell
  * does (`FAKTORY_PROVIDER` names the variable holding the URL).
  *
@@ -34,6 +34,12 @@ export interface ServerAddress {
   /** Password from the URL, if any. Never logged. */
   readonly password?: string | undefined;
   /**
+   * User name from the URL, if any: sent in HELLO, as Go's and Ruby's
+   * clients send it, for a proxy in front of Faktory (the server ignores it).
+   * Never logged.
+   */
+  readonly username?: string | undefined;
+  /**
    * Prefix added to every queue name on push and fetch, as in
    * faktory_worker_haskell: `/app.` turns queue `default` into `app.default`.
    */
@@ -42,7 +48,8 @@ export interface ServerAddress {
 
 /**
  * Parses a Faktory URL: `tcp://host:port`, `tcp+tls://host:port`, with an
- * optional `:password@` and an optional `/namespace`. Throws
+ * optional `user:password@` (either may be left out: `:password@`) and an
+ * optional `/namespace`. Throws
  * {@linkcode ValidationError} naming the problem; the message shows the URL
  * through {@linkcode maskUrl} and quotes no other part of it.
  *
@@ -57,7 +64,7 @@ export function parseUrl(url: string): ServerAddress {
   const bad = (why: string) =>
     new ValidationError(
       `Invalid Faktory URL ${quoteMasked(url)}: ${why}; ` +
-        `expected tcp(+tls)://(:password@)host:port(/namespace)`,
+        `expected tcp(+tls)://(user:password@)host:port(/namespace)`,
     );
   if (typeof url !== "string") throw bad("it is not a string");
   const scheme = SCHEME.exec(url)?.[1];
@@ -86,9 +93,6 @@ export function parseUrl(url: string): ServerAddress {
     throw bad("it cannot be parsed");
   }
   if (parsed.hostname === "") throw bad("it has no host");
-  if (parsed.username !== "") {
-    throw bad('put the password after a colon: "tcp://:password@host:port"');
-  }
   if (parsed.search !== "" || parsed.hash !== "") throw bad("it has a query or fragment");
   const path = parsed.pathname.replace(/^\//, "");
   let namespace: string | undefined;
@@ -99,14 +103,22 @@ export function parseUrl(url: string): ServerAddress {
       throw bad('the namespace may only contain letters, digits, ".", "_" and "-"');
     }
   }
-  const password = parsed.password === "" ? undefined : decodePassword(parsed.password);
+  const password = parsed.password === "" ? undefined : decodeUserinfo(parsed.password);
+  const username = parsed.username === "" ? undefined : decodeUserinfo(parsed.username);
   const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
-  return { hostname, port, tls: scheme === "tcp+tls", password, namespace };
+  return {
+    hostname,
+    port,
+    tls: scheme === "tcp+tls",
+    password,
+    namespace,
+    ...(username === undefined ? {} : { username }),
+  };
 }
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 
-function decodePassword(raw: string): string {
+function decodeUserinfo(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {

@@ -4,6 +4,10 @@
  * @module
  */
 
+import { extendContext, type JobContext, type JobProgress } from "./context.ts";
+import { batchNewPayload, type BatchOptions } from "./ent/batch.ts";
+import { fillBatch } from "./ent/scope.ts";
+import { type TrackingUpdate, trackSetPayload } from "./ent/tracking.ts";
 import { FaktoryError, show, ValidationError, WorkerStoppedError } from "./errors.ts";
 import { Job, type JobOptions, type JobType, mergeOptions } from "./job.ts";
 import { type Logger, silentLogger } from "./logger.ts";
@@ -12,78 +16,19 @@ import { validateQueue } from "./protocol/command.ts";
 import { checkOptions, checkValue, DRAIN_OPTIONS, TESTING_OPTIONS } from "./rules.ts";
 import {
   buildJob,
+  type BulkEntry,
+  type BulkJob,
+  bulkJobs,
   composeOptions,
   type JobPusher,
+  manyKinds,
   type PerformOptions,
   type PushMiddleware,
+  sameKind,
   throughMiddleware,
 } from "./push.ts";
-import {
-  type HandlerRegistry,
-  Handlers,
-  type JobContext,
-  type JobHandler,
-  type JobMiddleware,
-} from "./handlers.ts";
-
-/**
- * How a {@linkcode TestProducer} treats a push: `inline` runs the job at
- * once, `fake` keeps it until {@linkcode TestProducer.drain}.
- *
- * @example
- * ```ts
- * import { TestProducer, type TestMode } from "@faktory-ts/faktory/testing";
- * const mode: TestMode = "inline";
- * const jobs = new TestProducer(mode);
- * console.log(jobs.mode); // inline
- * ```
- */
-export type TestMode = "fake" | "inline";
-
-/**
- * Settings of a {@linkcode TestProducer}; all optional.
- *
- * @example
- * ```ts
- * import { silentLogger } from "@faktory-ts/faktory";
- * import type { TestingOptions } from "@faktory-ts/faktory/testing";
- * const options: TestingOptions = { defaults: { queue: "app" }, logger: silentLogger, wid: "test-1" };
- * ```
- */
-export interface TestingOptions {
-  /** Options applied to every job before its own (as `ProducerOptions.defaults`; default queue `default`). */
-  readonly defaults?: JobOptions | undefined;
-  /** Push middleware, run around each push as a `Producer` runs it. */
-  readonly middleware?: readonly PushMiddleware[] | undefined;
-  /** Job middleware, run around each job as a `Worker` runs it (more with {@linkcode TestProducer.use}). */
-  readonly jobMiddleware?: readonly JobMiddleware[] | undefined;
-  /** The logger handlers get in their context (default {@linkcode silentLogger}). */
-  readonly logger?: Logger | undefined;
-  /** The worker id handlers get in their context (default `test-worker`). */
-  readonly wid?: string | undefined;
-}
-
-/**
- * Which waiting jobs {@linkcode TestProducer.drain} runs.
- *
- * @example
- * ```ts
- * import type { DrainOptions } from "@faktory-ts/faktory/testing";
- * const onlyMail: DrainOptions = { queue: "mail", limit: 100 };
- * ```
- */
-export interface DrainOptions {
-  /** Only jobs of this queue (or these queues). Default: every queue. */
-  readonly queue?: string | readonly string[] | undefined;
-  /** Only jobs of this job type. Default: every job type. */
-  readonly jobtype?: JobType | string | undefined;
-  /**
-   * Most jobs to run, counting jobs pushed while draining; the rest stay
-   * waiting. Without a limit, drain throws after 10 000 jobs with more
-   * waiting: a job that pushes itself would otherwise drain forever.
-   */
-  readonly limit?: number | undefined;
-}
+import { type HandlerRegistry, Handlers, type JobHandler, type JobMiddleware } from "./handlers.ts";
+import type { DrainOptions, TestBatch, TestingOptions, TestMode } from "./test_options.ts";
 
 /** Jobs a drain without a limit runs at most before it throws. */
 const MAX_DRAIN = 10_000;
@@ -107,14 +52,18 @@ const MAX_DRAIN = 10_000;
  * await jobs.perform(Charge, [0]).catch((e) => console.log(e.message)); // nothing to charge
  * ```
  */
-export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable {
+export class TestProducer<Ctx extends object = object>
+  implements JobPusher, HandlerRegistry<Ctx>, AsyncDisposable {
   /** `inline` or `fake`, as created. */
   readonly mode: TestMode;
   readonly #defaults: JobOptions;
   readonly #pushMiddleware: readonly PushMiddleware[];
   readonly #logger: Logger;
   readonly #wid: string;
+  readonly #values: ((job: Job) => Ctx) | undefined;
   readonly #handlers: Handlers;
+  readonly #progress: TrackingUpdate[] = [];
+  readonly #batches: { -readonly [K in keyof TestBatch]: TestBatch[K] }[] = [];
   /** Every job accepted, in push order. */
   readonly #pushed: Job[] = [];
   /** Jobs waiting to be drained (fake mode), in push order. */
@@ -123,7 +72,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
   readonly #closing = new AbortController();
 
   /** Creates an empty test producer; `mode` defaults to `fake`. */
-  constructor(mode: TestMode = "fake", options: TestingOptions = {}) {
+  constructor(mode: TestMode = "fake", options: TestingOptions<Ctx> = {}) {
     if (mode !== "fake" && mode !== "inline") {
       throw new ValidationError(
         `Invalid test mode ${show(mode)}: use "fake" or "inline"`,
@@ -136,6 +85,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     this.#handlers = new Handlers(options.jobMiddleware);
     this.#logger = options.logger ?? silentLogger;
     this.#wid = options.wid ?? "test-worker";
+    this.#values = options.context;
   }
 
   /**
@@ -150,7 +100,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
    */
   register<Parsed extends readonly unknown[]>(
     type: JobType<readonly unknown[], Parsed> | string,
-    handler: JobHandler<Parsed>,
+    handler: JobHandler<Parsed, Ctx>,
   ): this {
     this.#handlers.register(type, handler);
     return this;
@@ -170,7 +120,7 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
    * });
    * ```
    */
-  use(middleware: JobMiddleware): this {
+  use(middleware: JobMiddleware<Ctx>): this {
     this.#handlers.use(middleware);
     return this;
   }
@@ -221,24 +171,97 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     options: PerformOptions<Args>,
     argsList: readonly NoInfer<Args>[],
   ): Promise<string[]> {
-    if (!Array.isArray(argsList)) {
-      throw new ValidationError("performBulk takes an array of argument lists");
-    }
-    const composed = composeOptions(this.#defaults, options);
-    const payloads: JobPayload[] = [];
-    for (const [i, args] of argsList.entries()) {
-      const job = await buildJob(composed, args, `argsList[${i}]`);
-      await throughMiddleware(
-        this.#pushMiddleware,
-        job,
-        () => Promise.resolve(void payloads.push(job)),
-        true,
-      );
-    }
-    for (const job of payloads) validatePayload(job); // all or nothing, as far as checks go
-    const accepted = payloads.map((job) => this.#accept(job));
-    if (this.mode === "inline") { for (const job of accepted) await this.#run(job); }
-    return payloads.map((job) => job.jid);
+    return await this.#pushBulk(sameKind(this.#defaults, options, argsList));
+  }
+
+  /**
+   * Pushes jobs of any kinds, as {@linkcode Producer.performMany} does;
+   * inline, runs them as {@linkcode TestProducer.performBulk} does.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake();
+   * await jobs.performMany([[{ jobtype: "Resize" }, [1]], [{ jobtype: "Notify", jid: "notify-0001" }, []]]);
+   * console.log(jobs.pushed.map((j) => j.jid)[1]); // notify-0001
+   * ```
+   */
+  async performMany<const T extends readonly (readonly unknown[])[]>(
+    jobs: { readonly [K in keyof T]: BulkJob<T[K]> },
+  ): Promise<string[]> {
+    return await this.#pushBulk(manyKinds(this.#defaults, jobs));
+  }
+
+  /**
+   * A Faktory Enterprise batch, in memory: gives it an id (`b-test-1`, ...),
+   * runs `fill` with a pusher whose jobs join it (`custom.bid`), and marks it
+   * committed; if `fill` throws, rejects with `BatchNotCommittedError` as
+   * {@linkcode Producer.batch} does. Callbacks are not pushed: see
+   * {@linkcode TestProducer.batches}.
+   *
+   * @example
+   * ```ts
+   * import { buildPayload } from "@faktory-ts/faktory";
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake();
+   * await jobs.batch({ success: buildPayload({ jobtype: "Done" }, []) }, (batch) =>
+   *   batch.perform({ jobtype: "Step" }, []));
+   * console.log(jobs.batches[0]?.committed, jobs.pushed[0]?.batchId); // true b-test-1
+   * ```
+   */
+  async batch<T>(
+    options: BatchOptions,
+    fill: (jobs: JobPusher, bid: string) => T | Promise<T>,
+  ): Promise<T> {
+    batchNewPayload(options, (job) => (validatePayload(job), job)); // the checks of BATCH NEW
+    const batch = { bid: `b-test-${this.#batches.length + 1}`, options, committed: false };
+    this.#batches.push(batch);
+    return await fillBatch(
+      this,
+      batch.bid,
+      fill,
+      () => Promise.resolve(void (batch.committed = true)),
+    );
+  }
+
+  /**
+   * Reopens a batch in memory, as {@linkcode Producer.openBatch} does: runs
+   * `fill` with a pusher whose jobs join batch `bid`, then marks it committed.
+   *
+   * @example
+   * ```ts
+   * import { fake } from "@faktory-ts/faktory/testing";
+   * const jobs = fake();
+   * await jobs.openBatch("b-1234abcd", (batch) => batch.perform({ jobtype: "More" }, []));
+   * console.log(jobs.pushed[0]?.batchId); // b-1234abcd
+   * ```
+   */
+  async openBatch<T>(bid: string, fill: (jobs: JobPusher) => T | Promise<T>): Promise<T> {
+    return await fillBatch(this, bid, fill, (b) => {
+      for (const batch of this.#batches) if (batch.bid === b) batch.committed = true;
+      return Promise.resolve();
+    });
+  }
+
+  /** Batches made with {@linkcode TestProducer.batch}, in order: their options, and whether they were committed. */
+  get batches(): readonly TestBatch[] {
+    return this.#batches.map((b) => ({ ...b }));
+  }
+
+  /**
+   * Progress reported by handlers (`context.progress`), in order, each with
+   * its job's jid: checked as a worker's `TRACK SET` would be.
+   *
+   * @example
+   * ```ts
+   * import { inline } from "@faktory-ts/faktory/testing";
+   * const jobs = inline().register("Import", (_job, ctx) => ctx.progress({ percent: 50 }));
+   * await jobs.perform({ jobtype: "Import" }, []);
+   * console.log(jobs.progress[0]?.percent); // 50
+   * ```
+   */
+  get progress(): readonly TrackingUpdate[] {
+    return [...this.#progress];
   }
 
   /**
@@ -399,15 +422,32 @@ export class TestProducer implements JobPusher, HandlerRegistry, AsyncDisposable
     return job;
   }
 
-  /** Runs one job as a Worker does (middleware, schema, handler); resolves with the job run. */
+  /** Bulk pushes: all jobs checked and accepted before any runs (inline). */
+  async #pushBulk(jobs: readonly BulkEntry[]): Promise<string[]> {
+    const payloads = await bulkJobs(this.#pushMiddleware, jobs);
+    for (const job of payloads) validatePayload(job); // all or nothing, as far as checks go
+    const accepted = payloads.map((job) => this.#accept(job));
+    if (this.mode === "inline") { for (const job of accepted) await this.#run(job); }
+    return payloads.map((job) => job.jid);
+  }
+
+  /** Runs one job as a Worker does (context, middleware, schema, handler); resolves with the job run. */
   async #run(stored: Job): Promise<Job> {
     const job = new Job(JSON.parse(JSON.stringify(stored.payload)) as JobPayload);
     const context: JobContext = {
       signal: this.#closing.signal,
       logger: this.#logger,
       wid: this.#wid,
+      jobs: this,
+      progress: (update: JobProgress) => {
+        const tracked = { ...update, jid: job.jid };
+        trackSetPayload(tracked); // the checks of TRACK SET
+        this.#progress.push(tracked);
+        return Promise.resolve();
+      },
     };
-    await this.#handlers.run(job, context);
+    const values = this.#values;
+    await this.#handlers.run(job, values ? extendContext(context, values(job)) : context);
     return job;
   }
 }

@@ -14,7 +14,10 @@
  * server: push middleware, the checks a real push makes (the job type's
  * schema included), a JSON round trip (a `Date` argument arrives as a
  * string), job middleware, the schema again (the handler gets its output),
- * and a {@linkcode JobContext} with `signal`, `logger` and `wid`.
+ * and a `JobContext` with `signal`, `logger`, `wid`, `jobs` (the test
+ * producer itself, so follow-up jobs are pushed to it), `progress` (recorded
+ * in {@linkcode TestProducer.progress}) and the values of the `context`
+ * option.
  *
  * @example
  * ```ts
@@ -34,14 +37,11 @@
  * @module
  */
 
-import { type TestingOptions, TestProducer } from "./test_producer.ts";
+import type { TestingOptions } from "./test_options.ts";
+import { TestProducer } from "./test_producer.ts";
 
-export {
-  type DrainOptions,
-  type TestingOptions,
-  type TestMode,
-  TestProducer,
-} from "./test_producer.ts";
+export type { DrainOptions, TestBatch, TestingOptions, TestMode } from "./test_options.ts";
+export { TestProducer } from "./test_producer.ts";
 
 /**
  * A {@linkcode TestProducer} in fake mode: pushed jobs wait in memory until
@@ -58,7 +58,9 @@ export {
  * await jobs.drain();
  * ```
  */
-export function fake(options: TestingOptions = {}): TestProducer {
+export function fake<Ctx extends object = object>(
+  options: TestingOptions<Ctx> = {},
+): TestProducer<Ctx> {
   return new TestProducer("fake", options);
 }
 
@@ -75,6 +77,8 @@ export function fake(options: TestingOptions = {}): TestProducer {
  * console.log(seen); // ["hi"]
  * ```
  */
-export function inline(options: TestingOptions = {}): TestProducer {
+export function inline<Ctx extends object = object>(
+  options: TestingOptions<Ctx> = {},
+): TestProducer<Ctx> {
   return new TestProducer("inline", options);
 }

@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { Client, randomJid, silentLogger, Worker } from "../mod.ts";
-import { composeHooks, loadModules, type WorkerHooks } from "../cli/modules.ts";
+import { Client, randomJid, silentLogger, Worker, type WorkerHooks } from "../mod.ts";
+import { composeHooks, loadModules } from "../cli/modules.ts";
 import {
   type Child,
   currentRuntime,
@@ -220,6 +220,16 @@ describe("faktory-ts work against a real Faktory", () => {
     assert.match(worker.stderr(), /done after \d+s: 5 job\(s\) processed, 0 failed/);
     assert.equal((await secureClient.info()).faktory.sets.retries, 0);
     assertNoSecret(worker.output());
+  });
+
+  test("a module's startup hook runs before work, its shutdown hook after, and may push", async () => {
+    await using worker = start(["work", fixture("lifecycle.mjs"), "--wid", "hooked-1"], env);
+    await logged(worker, /hook: startup of hooked-1/);
+    worker.signal("SIGTERM");
+    const exit = await exitWithin(worker, 15_000);
+    assert.deepEqual(exit, { code: 0, signal: null }, worker.output());
+    assert.match(worker.stderr(), /hook: shutdown pushed Farewell/);
+    assert.equal(await queueSize("w-farewell"), 1, "the shutdown hook's job is on the server");
   });
 
   test("SIGTERM mid-job waits for the job to finish, then exits 0", async () => {

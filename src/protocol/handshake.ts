@@ -98,6 +98,8 @@ export interface HelloFields {
   readonly labels: readonly string[];
   /** Worker id: only workers send it, it registers a heartbeat entry. */
   readonly wid?: string | undefined;
+  /** From the URL's userinfo, for a proxy in front of the server; Faktory ignores it. */
+  readonly username?: string | undefined;
 }
 
 /**
@@ -117,6 +119,7 @@ export async function hello(
     labels: fields.labels,
   };
   if (fields.wid !== undefined) payload.wid = fields.wid;
+  if (fields.username !== undefined) payload.username = fields.username;
   if (hi.i !== undefined && hi.s !== undefined && password !== undefined) {
     payload.pwdhash = await hashPassword(password, hi.s, hi.i, signal);
   }

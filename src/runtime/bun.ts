@@ -47,7 +47,13 @@ interface BunGlobal {
     port: number;
     data: BunSocket;
     socket: BunHandlers;
-    tls?: { ca?: string[]; serverName: string; rejectUnauthorized: true };
+    tls?: {
+      ca?: string[];
+      cert?: string;
+      key?: string;
+      serverName: string;
+      rejectUnauthorized: true;
+    };
   }): Promise<BunTcpSocket>;
 }
 
@@ -212,6 +218,9 @@ function connect({ hostname, port, tls, signal }: ConnectOptions): Promise<Socke
         tls: {
           // Bun follows Node: `ca` would replace the built-in roots, so add to them.
           ...(tls.caCerts?.length ? { ca: [...rootCertificates, ...tls.caCerts] } : {}),
+          ...(tls.cert !== undefined && tls.key !== undefined
+            ? { cert: tls.cert, key: tls.key }
+            : {}),
           serverName: tls.serverName ?? hostname,
           rejectUnauthorized: true,
         },

@@ -36,6 +36,12 @@ async function connect({ hostname, port, tls, signal }: ConnectOptions): Promise
         "Faktory a certificate from a public CA",
     );
   }
+  if (tls?.cert !== undefined) {
+    throw new ValidationError(
+      "connect() from cloudflare:sockets cannot present a client certificate: remove " +
+        "tls.cert and tls.key",
+    );
+  }
   if (tls?.serverName !== undefined && tls.serverName !== hostname) {
     throw new ValidationError(
       `Cloudflare Workers verify the certificate against the host connected to: remove ` +
@@ -191,7 +197,7 @@ class WorkersSocketAdapter implements Socket {
  * - TLS verifies the server against the public CAs Cloudflare trusts and
  *   the host name connected to: `tls.caCerts` and another `tls.serverName`
  *   are refused with `ValidationError` (`startTls` would take a name, but
- *   Cloudflare refuses it);
+ *   Cloudflare refuses it), and so is a client certificate (`tls.cert`);
  * - there is no host name, process id, memory figure or signal: HELLO says
  *   `cloudflare-worker` and pid 0, `rssKb` is `undefined`, `onSignal` does nothing.
  *

@@ -22,15 +22,19 @@ import type { ConnectOptions, Runtime, Socket, TlsOptions } from "./types.ts";
 const KEEPALIVE_MS = 15_000;
 
 // Node's `ca` option replaces the built-in roots, so extra CAs are appended to
-// them; building that context costs ~17 ms, so it is made once per CA list.
+// them; building that context costs ~17 ms, so it is made once per CA list
+// and client certificate.
 const contexts = new Map<string, tls.SecureContext>();
 
-function secureContext(caCerts: readonly string[]): tls.SecureContext {
-  const key = caCerts.join("\n");
-  let context = contexts.get(key);
+function secureContext({ caCerts = [], cert, key }: TlsOptions): tls.SecureContext {
+  const id = JSON.stringify([caCerts, cert, key]);
+  let context = contexts.get(id);
   if (context === undefined) {
-    context = tls.createSecureContext({ ca: [...tls.rootCertificates, ...caCerts] });
-    contexts.set(key, context);
+    context = tls.createSecureContext({
+      ...(caCerts.length > 0 ? { ca: [...tls.rootCertificates, ...caCerts] } : {}),
+      ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
+    });
+    contexts.set(id, context);
   }
   return context;
 }
@@ -43,7 +47,9 @@ function open(hostname: string, port: number, options: TlsOptions | undefined): 
     port,
     // Node refuses an IP address as SNI name; it then checks the IP itself.
     ...(net.isIP(serverName) === 0 ? { servername: serverName } : {}),
-    ...(options.caCerts?.length ? { secureContext: secureContext(options.caCerts) } : {}),
+    ...(options.caCerts?.length || options.cert !== undefined
+      ? { secureContext: secureContext(options) }
+      : {}),
     rejectUnauthorized: true,
   });
 }

@@ -30,6 +30,13 @@ export interface TlsOptions {
   readonly caCerts?: readonly string[];
   /** Name to verify the certificate against (SNI). Defaults to the host name. */
   readonly serverName?: string;
+  /**
+   * A client certificate (PEM, optionally followed by its intermediates),
+   * for a server or proxy that requires one (mutual TLS). Give `key` with it.
+   */
+  readonly cert?: string;
+  /** The client certificate's private key (PEM, unencrypted). Never logged. */
+  readonly key?: string;
 }
 
 /** What {@linkcode Runtime.connect} needs. */
@@ -62,8 +69,11 @@ export interface Socket extends AsyncDisposable {
   readonly closed: Promise<void>;
 }
 
-/** A signal the worker reacts to: quiet on `SIGTSTP`, stop on `SIGTERM`/`SIGINT`. */
-export type ProcessSignal = "SIGTERM" | "SIGINT" | "SIGTSTP";
+/**
+ * A signal the worker reacts to: quiet on `SIGTSTP`, stop on
+ * `SIGTERM`/`SIGINT`, log the running jobs on `SIGTTIN`.
+ */
+export type ProcessSignal = "SIGTERM" | "SIGINT" | "SIGTSTP" | "SIGTTIN";
 
 /**
  * One JavaScript runtime: how to open sockets and read the process's

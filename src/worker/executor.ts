@@ -1,27 +1,52 @@
 /**
- * Running a job: its handler's context, the reservation timer that aborts a
- * job before the server gives up on it, and the hand-over to the reporter.
+ * Running a job: the reservation timer that aborts a job before the server
+ * gives up on it (see context.ts), the jobs running now, and the hand-over
+ * to the reporter.
  *
  * @module
  */
 
 import { JobTimeoutError } from "../errors.ts";
-import type { Handlers, JobContext } from "../handlers.ts";
+import type { Handlers } from "../handlers.ts";
 import { Job } from "../job.ts";
-import type { Logger } from "../logger.ts";
 import type { JobPayload } from "../payload.ts";
 import type { Slots } from "../slots.ts";
 import type { Carrier } from "./carry.ts";
+import { type ContextParts, jobContext, Reservation } from "./context.ts";
 import type { Events } from "./events.ts";
 import type { Reporter } from "./reporter.ts";
 
 /**
- * One job being run or reported: the handler's context, and the outcome
- * decided by whichever comes first, the handler settling or an abort. The
- * AbortController is made only when the handler reads `signal`: most never
- * do, and on Node it is the costliest object of a job.
+ * A job running now, as {@linkcode Worker.running} lists it: for finding
+ * the job a stuck worker is busy with.
+ *
+ * @example
+ * ```ts ignore
+ * for (const { jid, jobtype, elapsedMs } of worker.running()) {
+ *   if (elapsedMs > 60_000) console.warn(`${jobtype} ${jid} has run for a minute`);
+ * }
+ * ```
  */
-export class Run implements JobContext {
+export interface RunningJob {
+  /** The job's id. */
+  readonly jid: string;
+  /** Its jobtype. */
+  readonly jobtype: string;
+  /** The queue it came from (without the namespace). */
+  readonly queue: string;
+  /** When the worker started it. */
+  readonly started: Date;
+  /** How long it has run, in ms. */
+  readonly elapsedMs: number;
+}
+
+/**
+ * One job being run or reported, and the outcome decided by whichever comes
+ * first, the handler settling or an abort. The AbortController is made only
+ * when the handler reads `signal`: most never do, and on Node it is the
+ * costliest object of a job.
+ */
+export class Run {
   /** Resolves once the outcome is decided: then `error` holds it. */
   readonly outcome: Promise<void>;
   /**
@@ -30,6 +55,7 @@ export class Run implements JobContext {
    * adopted (and its `then` called) instead of reported.
    */
   error: unknown;
+  readonly started = Date.now();
   /** Whether an abort, not the handler, decided the outcome. */
   abortedFirst = false;
   #settle!: () => void;
@@ -38,7 +64,7 @@ export class Run implements JobContext {
   #aborted = false;
   #reason: unknown;
 
-  constructor(readonly logger: Logger, readonly wid: string) {
+  constructor(readonly job: Job) {
     this.outcome = new Promise((resolve) => (this.#settle = resolve));
   }
 
@@ -78,7 +104,8 @@ export interface ExecutorParts {
   readonly slots: Slots;
   readonly reporter: Reporter;
   readonly events: Events;
-  readonly wid: string;
+  /** What each job's context is made of. */
+  readonly context: ContextParts;
   /** How long before its reservation ends a job's signal aborts, in ms. */
   readonly reservationMargin: number;
 }
@@ -87,10 +114,10 @@ export interface ExecutorParts {
 export class Executor {
   // A Set, not a map by jid: a job pushed twice may run twice at once.
   readonly #running = new Set<Run>();
-  /** Handlers not settled yet: each holds a slot. */
-  #handling = 0;
   /** Called when the last running job has been reported, if someone waits for it. */
   #onIdle: (() => void) | undefined;
+  /** Handlers not settled yet: each holds a slot. */
+  #handling = 0;
 
   constructor(readonly parts: ExecutorParts) {}
 
@@ -114,6 +141,18 @@ export class Executor {
       : new Promise<void>((resolve) => (this.#onIdle = resolve));
   }
 
+  /** The jobs running (or being reported) now, longest running first. */
+  running(): RunningJob[] {
+    const now = Date.now();
+    return [...this.#running].sort((a, b) => a.started - b.started).map(({ job, started }) => ({
+      jid: job.jid,
+      jobtype: job.jobtype,
+      queue: job.queue,
+      started: new Date(started),
+      elapsedMs: now - started,
+    }));
+  }
+
   /** Aborts every running job (their signals), failing those whose handlers are still running. */
   abortAll(reason: () => unknown): void {
     for (const run of this.#running.values()) run.abort(reason());
@@ -128,25 +167,36 @@ export class Executor {
   async execute(payload: JobPayload, origin: Carrier): Promise<void> {
     const { handlers, slots, reporter, events } = this.parts;
     const job = new Job(payload);
-    const run = new Run(events.logger, this.parts.wid);
+    const run = new Run(job);
+    const { started } = run;
     // The reservation, enforced: the signal aborts and the job is failed
-    // `reservationMargin` before the server would fail it itself. At most a
-    // day (`Job.reserveFor`), so within setTimeout's 2^31-1 ms: past that a
-    // timer fires at once.
-    const limit = Math.max(1000, job.reserveFor * 1000 - this.parts.reservationMargin);
-    const timer = setTimeout(() => {
-      run.abort(
-        new JobTimeoutError(
-          `Job ${job.jid} ran for ${limit} ms, too close to its reservation of ${job.reserveFor} s`,
+    // `reservationMargin` before the server would fail it itself (context.ts).
+    const reservation = new Reservation(
+      started + job.reserveFor * 1000,
+      this.parts.reservationMargin,
+      () =>
+        run.abort(
+          new JobTimeoutError(
+            `Job ${job.jid} ran for ${
+              Date.now() - started
+            } ms, too close to the end of its reservation`,
+          ),
         ),
-      );
-    }, limit);
-    const started = Date.now();
+    );
     this.#handling++;
     events.emit("start", job);
+    let handling: Promise<unknown>;
+    try {
+      handling = handlers.run(
+        job,
+        jobContext(this.parts.context, job, run, reservation),
+      );
+    } catch (e) {
+      handling = Promise.reject(e); // the context option threw
+    }
     // Resolves true if the handler succeeded. What it threw goes to `run`
     // (a thrown undefined or null becomes an Error).
-    const handled = handlers.run(job, run).then(
+    const handled = handling.then(
       () => {
         this.#handling--;
         run.finish(undefined);
@@ -163,11 +213,11 @@ export class Executor {
     try {
       await run.outcome;
       const error = run.error;
-      clearTimeout(timer);
+      reservation.clear();
       // A settled handler frees its slot while its report is under way; the
       // report may ride on the fetcher waiting for that slot (carry.ts).
       const carrier = run.abortedFirst ? undefined : origin.available();
-      const reporting = reporter.report(job, error, Date.now() - started, carrier);
+      const reporting = reporter.report(job, error, Date.now() - started, reservation.end, carrier);
       if (!run.abortedFirst) {
         slotGiven = true;
         slots.give(carrier?.signal);

@@ -7,16 +7,21 @@
 import { type ClientConfig, type ClientOptions, resolveClientOptions } from "../client_options.ts";
 import { ValidationError } from "../errors.ts";
 import type { JobMiddleware } from "../handlers.ts";
+import { type Job, type JobOptions, mergeOptions } from "../job.ts";
 import type { Logger } from "../logger.ts";
 import { randomJid } from "../payload.ts";
+import type { PushMiddleware } from "../push.ts";
 import { checkOptions, WORKER_OPTIONS } from "../rules.ts";
 import { envOf } from "../runtime/default.ts";
 import { envQueue, envWorkerId } from "../settings.ts";
+import type { WorkerHooks } from "./hooks.ts";
 
 /**
  * Worker settings. Connection settings are those of {@linkcode ClientOptions}.
  * Each option's type and range are in the rules table (src/rules.ts); a wrong
  * value is a `ValidationError` from the constructor.
+ *
+ * `Ctx` is what the `context` option adds to every handler's context.
  *
  * @example
  * ```ts
@@ -24,7 +29,7 @@ import { envQueue, envWorkerId } from "../settings.ts";
  * const options: WorkerOptions = { queues: ["critical", "default"], concurrency: 20, handleSignals: true };
  * ```
  */
-export interface WorkerOptions extends ClientOptions {
+export interface WorkerOptions<Ctx extends object = object> extends ClientOptions {
   /**
    * Queues in strict order: each fetch takes from the first non-empty one.
    * Default: `FAKTORY_QUEUE`, else `default`.
@@ -56,7 +61,10 @@ export interface WorkerOptions extends ClientOptions {
   readonly heartbeatInterval?: number | undefined;
   /** How long before the reservation ends a job's signal aborts, in ms (default 5 000, at most a day). */
   readonly reservationMargin?: number | undefined;
-  /** Quiet on SIGTSTP, stop on SIGTERM and SIGINT (default false). */
+  /**
+   * Quiet on SIGTSTP, stop on SIGTERM and SIGINT, and log the running jobs
+   * on SIGTTIN (default false). Where the runtime has the signal: not on Windows.
+   */
   readonly handleSignals?: boolean | undefined;
   /**
    * Whether `stop` closes the connections still waiting in FETCH at once
@@ -67,8 +75,34 @@ export interface WorkerOptions extends ClientOptions {
    * ends (30 min by default) before it runs again.
    */
   readonly abandonFetchOnStop?: boolean | undefined;
-  /** Runs around every job, first one outermost. */
-  readonly middleware?: readonly JobMiddleware[] | undefined;
+  /** Job middleware: runs around every job, first one outermost. */
+  readonly middleware?: readonly JobMiddleware<NoInfer<Ctx>>[] | undefined;
+  /**
+   * The application's values for handlers (a database, clients, config),
+   * added to each job's context; their type is inferred from what the
+   * function returns, and handlers see them typed. Called for each job,
+   * before the middleware: return things made once (a pool, a client), or
+   * cheap per-job ones (a child logger). A name the context has already
+   * (`signal`, `logger`, `wid`, `jobs`, `progress`) is refused. If it throws,
+   * the job fails with its error.
+   *
+   * @example
+   * ```ts ignore
+   * const worker = new Worker({ context: () => ({ db, mailer }) });
+   * worker.register(SendEmail, (job, { db, mailer }) => mailer.send(db.user(job.args[0])));
+   * ```
+   */
+  readonly context?: ((job: Job) => Ctx) | undefined;
+  /** Lifecycle hooks: startup, quiet and shutdown (see {@linkcode WorkerHooks}). */
+  readonly hooks?: WorkerHooks | undefined;
+  /**
+   * Options applied to every job pushed from a handler (`context.jobs`) or a
+   * hook (`worker.jobs`), before its own, as `ProducerOptions.defaults`
+   * (default queue: `FAKTORY_QUEUE`).
+   */
+  readonly defaults?: JobOptions | undefined;
+  /** Push middleware: runs around every push from a handler or hook, first one outermost. */
+  readonly pushMiddleware?: readonly PushMiddleware[] | undefined;
 }
 
 /** A worker's options, checked, with every default filled in. */
@@ -89,11 +123,19 @@ export interface WorkerSettings {
   readonly reservationMargin: number;
   readonly handleSignals: boolean;
   readonly abandonFetchOnStop: boolean;
-  readonly middleware: readonly JobMiddleware[] | undefined;
+  // deno-lint-ignore no-explicit-any
+  readonly middleware: readonly JobMiddleware<any>[] | undefined;
+  readonly context: ((job: Job) => object) | undefined;
+  readonly hooks: WorkerHooks | undefined;
+  /** Composed with the environment's default queue. */
+  readonly defaults: JobOptions;
+  readonly pushMiddleware: readonly PushMiddleware[];
 }
 
 /** Checks every option (a bad one throws `ValidationError`) and fills in the defaults. */
-export function resolveWorkerOptions(options: WorkerOptions): WorkerSettings {
+export function resolveWorkerOptions<Ctx extends object>(
+  options: WorkerOptions<Ctx>,
+): WorkerSettings {
   checkOptions(WORKER_OPTIONS, options, "worker options");
   if (options.wid !== undefined && options.workerId !== undefined) {
     throw new ValidationError("Give wid or workerId (its old name), not both");
@@ -126,5 +168,9 @@ export function resolveWorkerOptions(options: WorkerOptions): WorkerSettings {
     handleSignals: options.handleSignals ?? false,
     abandonFetchOnStop: options.abandonFetchOnStop ?? false,
     middleware: options.middleware,
+    context: options.context,
+    hooks: options.hooks,
+    defaults: mergeOptions({ queue: envQueue(env) }, options.defaults),
+    pushMiddleware: [...(options.pushMiddleware ?? [])],
   };
 }

@@ -34,16 +34,24 @@ export class Reporter {
    * reservation would have ended: past that the server has failed the job
    * itself and retries it. Once stopping, it gives up `REPORT_GRACE_MS`
    * after the shutdown deadline instead. The first attempt rides on
-   * `carrier` when given one. Never rejects.
+   * `carrier` when given one. `elapsed` is how long the job ran, in ms;
+   * `reservationEnd` when its reservation ends (ms since the epoch). Never
+   * rejects.
    */
-  report(job: Job, error: unknown, elapsed: number, carrier?: Carrier): Promise<void> {
+  report(
+    job: Job,
+    error: unknown,
+    elapsed: number,
+    reservationEnd: number,
+    carrier?: Carrier,
+  ): Promise<void> {
     // Read once, and safely: `error` is whatever the handler threw.
     const details = error === undefined ? undefined : describeFailure(error);
     return this.#send(
       job.jid,
       details === undefined ? "ACK" : "FAIL",
       (c) => details === undefined ? c.ack(job.jid) : c.fail(job.jid, details),
-      Date.now() + job.reserveFor * 1000 - elapsed,
+      reservationEnd,
       carrier,
       () => {
         if (details === undefined) this.events.emit("success", job, elapsed);

@@ -5,8 +5,10 @@
  * Where things are:
  * - this file: the lifecycle (run, quiet, stop), registering handlers, events;
  * - options.ts: the options, their defaults and checks;
+ * - hooks.ts: the startup, quiet and shutdown hooks;
  * - fetcher.ts: the fetch loops, the queue order, malformed FETCH replies;
- * - executor.ts: running a job, its context, the reservation timer;
+ * - executor.ts: running a job, the jobs running now;
+ * - context.ts: a job's context (pushing, progress) and its reservation timer;
  * - reporter.ts: ACK and FAIL, and their retries;
  * - carry.ts: how a report rides ahead of its fetcher's next FETCH;
  * - heartbeat.ts: BEAT, and the server's quiet and terminate.
@@ -25,13 +27,16 @@ import {
 } from "../handlers.ts";
 import type { JobType } from "../job.ts";
 import { Pool } from "../pool.ts";
+import { producerOn } from "../producer.ts";
+import type { JobPusher } from "../push.ts";
 import { Slots } from "../slots.ts";
 import { runtimeOf } from "../runtime/default.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { Events, type WorkerEvents, type WorkerStatus } from "./events.ts";
-import { Executor } from "./executor.ts";
+import { Executor, type RunningJob } from "./executor.ts";
 import { Fetcher, queueOrder } from "./fetcher.ts";
 import { beat } from "./heartbeat.ts";
+import { Hooks } from "./hooks.ts";
 import { resolveWorkerOptions, type WorkerOptions, type WorkerSettings } from "./options.ts";
 import { REPORT_GRACE_MS, Reporter } from "./reporter.ts";
 
@@ -51,6 +56,10 @@ import { REPORT_GRACE_MS, Reporter } from "./reporter.ts";
  * only logged. `stop` does not wait for such handlers and never ends the
  * process: the caller decides when to exit.
  *
+ * `Ctx` is what the `context` option adds to every handler's context,
+ * inferred from it: `new Worker({ context: () => ({ db }) })` gives handlers
+ * a typed `ctx.db`.
+ *
  * @example
  * ```ts ignore
  * import { defineJob, Worker } from "@faktory-ts/faktory";
@@ -62,12 +71,14 @@ import { REPORT_GRACE_MS, Reporter } from "./reporter.ts";
  * await worker.run(); // until SIGTERM, SIGINT, or the web UI's "terminate"
  * ```
  */
-export class Worker implements AsyncDisposable, HandlerRegistry {
+export class Worker<Ctx extends object = object> implements AsyncDisposable, HandlerRegistry<Ctx> {
   readonly #settings: WorkerSettings;
   readonly #handlers: Handlers;
   readonly #events: Events;
   readonly #slots: Slots;
+  readonly #hooks: Hooks;
   #executor: Executor | undefined;
+  #pusher: JobPusher = notRunning;
   #fetchers: Fetcher[] = [];
   /** Aborted on quiet: no new jobs. */
   readonly #fetching = new AbortController();
@@ -84,11 +95,12 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    * Checks the options (a bad queue name or URL throws `ValidationError`
    * here) but connects only in {@linkcode Worker.run}.
    */
-  constructor(options: WorkerOptions = {}) {
+  constructor(options: WorkerOptions<Ctx> = {}) {
     this.#settings = resolveWorkerOptions(options);
     this.#events = new Events(this.#settings.logger);
     this.#handlers = new Handlers(this.#settings.middleware);
     this.#slots = new Slots(this.#settings.concurrency);
+    this.#hooks = new Hooks(this.#settings.hooks, this.#events);
   }
 
   /** This worker's id, as the server and its web UI show it. */
@@ -111,6 +123,35 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   }
 
   /**
+   * The jobs running now (or being reported), longest running first: to
+   * see what a stuck worker is busy with. With `handleSignals`, SIGTTIN logs
+   * this list.
+   *
+   * @example
+   * ```ts ignore
+   * for (const job of worker.running()) console.log(job.jid, job.jobtype, job.elapsedMs);
+   * ```
+   */
+  running(): RunningJob[] {
+    return this.#executor?.running() ?? [];
+  }
+
+  /**
+   * Pushes jobs as a handler's `context.jobs` does: over this worker's
+   * connections, with its namespace, `defaults` and `pushMiddleware`. For
+   * hooks: it works from the startup hook to the end of the shutdown hook;
+   * before and after, its calls reject.
+   *
+   * @example
+   * ```ts ignore
+   * const worker = new Worker({ hooks: { startup: (w) => w.jobs.perform(Warmup, []) } });
+   * ```
+   */
+  get jobs(): JobPusher {
+    return this.#pusher;
+  }
+
+  /**
    * Registers the handler for a job type (or a plain jobtype name). With a
    * {@linkcode JobType} the handler's job is typed by its arguments (its
    * schema's output, which it gets).
@@ -123,7 +164,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    */
   register<Parsed extends readonly unknown[]>(
     type: JobType<readonly unknown[], Parsed> | string,
-    handler: JobHandler<Parsed>,
+    handler: JobHandler<Parsed, Ctx>,
   ): this {
     this.#handlers.register(type, handler);
     return this;
@@ -137,7 +178,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
    * worker.use(async (job, ctx, next) => { ctx.logger.info(job.jid); await next(); });
    * ```
    */
-  use(middleware: JobMiddleware): this {
+  use(middleware: JobMiddleware<Ctx>): this {
     this.#handlers.use(middleware);
     return this;
   }
@@ -160,10 +201,11 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   }
 
   /**
-   * Connects, then fetches and runs jobs until {@linkcode Worker.stop} (or
-   * the server's `terminate`, or a signal with `handleSignals`). Resolves
-   * once the worker has stopped; rejects if it cannot connect at the start.
-   * A stop while it connects ends the connects at once, and it resolves.
+   * Connects, runs the startup hook, then fetches and runs jobs until
+   * {@linkcode Worker.stop} (or the server's `terminate`, or a signal with
+   * `handleSignals`). Resolves once the worker has stopped; rejects if it
+   * cannot connect at the start or the startup hook throws. A stop while it
+   * connects ends the connects at once, and it resolves.
    */
   async run(): Promise<void> {
     if (this.#status !== "idle") {
@@ -173,12 +215,13 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     const s = this.#settings;
     let heartbeat: Client;
     let pool: Pool;
-    let unsubscribe: () => void;
+    let unsubscribe = () => {};
     let runtime: Runtime;
     const opened: (Client | Pool)[] = [];
     // The first connects end at once on stop, or on the caller's signal.
     const stopping = this.#stopping.signal;
     const signal = s.signal === undefined ? stopping : AbortSignal.any([s.signal, stopping]);
+    let starting = false;
     try {
       runtime = await runtimeOf(s.client.runtime);
       // The heartbeat connection says HELLO first, so the server sends
@@ -186,16 +229,22 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       opened.push(heartbeat = await openClient(s.client, signal));
       // One reporting connection to start with: while the worker is not busy,
       // reports ride on the fetchers' connections, and the pool grows (up to
-      // one per fetcher) only when they cannot.
+      // one per fetcher) only when they cannot. Pushes from handlers share it.
       opened.push(pool = await Pool.connect(s.client, s.fetchers, 1, signal));
       unsubscribe = s.handleSignals ? this.#listenToSignals(runtime) : () => {};
+      this.#pusher = producerOn(pool, s.defaults, s.pushMiddleware);
+      starting = true;
+      await this.#hooks.startup(this);
     } catch (e) {
       // Nothing was fetched: the worker stops, and what was opened closes.
+      unsubscribe();
+      this.#pusher = notRunning;
       this.#status = "stopped";
       await Promise.all(opened.map((c) => c.close()));
       this.#exited();
-      // Stopped while connecting: that is no failure to connect.
-      if (stopping.aborted) return;
+      // Stopped while connecting: that is no failure to connect. A startup
+      // hook that failed is one, stopped or not.
+      if (stopping.aborted && !starting) return;
       throw e;
     }
     const events = this.#events;
@@ -205,7 +254,7 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       slots: this.#slots,
       reporter,
       events,
-      wid: s.wid,
+      context: { logger: s.logger, wid: s.wid, jobs: this.#pusher, pool, values: s.context },
       reservationMargin: s.reservationMargin,
     });
     this.#executor = executor;
@@ -245,15 +294,21 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
     await Promise.all(fetching);
     await this.#drain(executor);
     await beating;
+    await this.#hooks.run("shutdown", this); // after the quiet hook
+    this.#pusher = notRunning;
     await Promise.all([heartbeat.close(), reporter.close()]);
     this.#status = "stopped";
     this.#exited();
     s.logger.info(`Worker ${s.wid} stopped`);
   }
 
-  /** Stops fetching; running jobs go on. Idempotent; states only move forward. */
+  /**
+   * Stops fetching; running jobs go on; the quiet hook runs. Idempotent;
+   * states only move forward.
+   */
   quiet(): void {
     if (this.#status !== "running" && this.#status !== "idle") return;
+    if (this.#status === "running") void this.#hooks.run("quiet", this);
     this.#status = "quiet";
     this.#fetching.abort();
     for (const fetcher of this.#fetchers) fetcher.quiet();
@@ -262,9 +317,10 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
   }
 
   /**
-   * Stops: no new jobs; running jobs get up to `shutdownTimeout` to finish,
-   * then their signals abort and they are failed so the server retries
-   * them; connections close and {@linkcode Worker.run} resolves.
+   * Stops: no new jobs (the quiet hook runs); running jobs get up to
+   * `shutdownTimeout` to finish, then their signals abort and they are
+   * failed so the server retries them; the shutdown hook runs; connections
+   * close and {@linkcode Worker.run} resolves.
    */
   stop(): Promise<void> {
     this.#stopped ??= this.#shutdown();
@@ -324,10 +380,40 @@ export class Worker implements AsyncDisposable, HandlerRegistry {
       runtime.onSignal("SIGTSTP", () => this.quiet()),
       runtime.onSignal("SIGTERM", () => void this.stop()),
       runtime.onSignal("SIGINT", () => void this.stop()),
+      runtime.onSignal("SIGTTIN", () => this.#logRunning()),
     ];
     return () => offs.forEach((off) => off());
   }
+
+  /** What SIGTTIN does, as in Go's and Ruby's workers: lists the jobs running now. */
+  #logRunning(): void {
+    const running = this.running();
+    this.#settings.logger.warn(
+      [
+        `Worker ${this.wid} (${this.#status}) is running ${running.length} job(s)`,
+        ...running.map((j) =>
+          `  ${j.jid} ${j.jobtype} from ${j.queue}, started ${j.started.toISOString()}, running for ${j.elapsedMs} ms`
+        ),
+      ].join("\n"),
+    );
+  }
 }
+
+const stopped = () =>
+  Promise.reject(
+    new FaktoryError(
+      "The worker is not running: it pushes only from its startup hook to the end of its shutdown hook",
+    ),
+  );
+
+/** The worker's pusher before it runs and after it stopped. */
+const notRunning: JobPusher = {
+  perform: stopped,
+  performBulk: stopped,
+  performMany: stopped,
+  batch: stopped,
+  openBatch: stopped,
+};
 
 /** Resolves true if `promise` settles within `ms`; leaves no timer behind. */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
