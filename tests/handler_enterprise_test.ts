@@ -85,7 +85,8 @@ describe("Enterprise from a handler (test double: BATCH and TRACK answered in fr
 
   test("reserveUntil moves the worker's own deadline: the job outlives its first one (test double)", async () => {
     // reserve_for 60 s, margin 59 s: the signal aborts 1 s after the start,
-    // unless a progress report moves the reservation's end.
+    // unless a progress report moves the reservation's end: here 30 days on,
+    // past what one setTimeout can wait (2^31-1 ms, about 24.9 days).
     const queue = unique("reserve");
     const extended = randomJid();
     const notExtended = randomJid();
@@ -96,7 +97,7 @@ describe("Enterprise from a handler (test double: BATCH and TRACK answered in fr
       { url: double.url, queues: [queue], reservationMargin: 59_000, concurrency: 2 },
       (w) =>
         w.register<[string]>("Long", async (job, ctx) => {
-          const end = new Date(Date.now() + 120_000);
+          const end = new Date(Date.now() + 30 * 86_400_000);
           if (job.args[0] === "extend") await ctx.progress({ reserveUntil: end });
           await sleep(2_500);
           if (ctx.signal.aborted) throw ctx.signal.reason;

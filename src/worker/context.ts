@@ -12,6 +12,9 @@ import type { Logger } from "../logger.ts";
 import type { Pool } from "../pool.ts";
 import type { JobPusher } from "../push.ts";
 
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The end of a job's reservation, and a timer that fires `margin` ms before
  * it (at least a second from when it is set): the worker aborts and fails
@@ -47,10 +50,14 @@ export class Reservation {
   }
 
   #arm(): void {
+    const wait = Math.max(1000, this.#end - this.margin - Date.now());
+    // A timer past 2^31-1 ms fires at once: an end weeks away (a later
+    // `reserveUntil`) is waited for in steps.
     this.#timer = setTimeout(() => {
+      if (wait > MAX_TIMER_MS) return this.#arm();
       this.#timer = undefined;
       this.expire();
-    }, Math.max(1000, this.#end - this.margin - Date.now()));
+    }, Math.min(wait, MAX_TIMER_MS));
   }
 }
 
