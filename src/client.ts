@@ -165,7 +165,7 @@ export class Client implements AsyncDisposable {
   ack(jid: string): Promise<void> {
     let command: Uint8Array;
     try {
-      command = cmd.ack(cmd.validateWord(jid, "jid"));
+      command = cmd.ack(cmd.validateJid(jid));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -182,7 +182,7 @@ export class Client implements AsyncDisposable {
    * ```
    */
   async fail(jid: string, error: unknown): Promise<void> {
-    const payload = { jid: cmd.validateWord(jid, "jid"), ...describeFailure(error) };
+    const payload = { jid: cmd.validateJid(jid), ...describeFailure(error) };
     await this.#send(cmd.withJson("FAIL", payload), "FAIL");
   }
 

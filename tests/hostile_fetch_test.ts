@@ -120,7 +120,7 @@ const garbage: [name: string, reply: string, errors: boolean][] = [
   ["true", bulk("true"), true],
   ["an empty object", bulk("{}"), true],
   ["a jid that is a number", bulk('{"jid":5}'), true],
-  ["a jid with spaces", bulk('{"jid":"a b c d e f","jobtype":"Run","args":[]}'), true],
+  ["an empty jid", bulk('{"jid":"","jobtype":"Run","args":[]}'), true],
   ["a job without jobtype", bulk('{"jid":"no-jobtype-1","args":[]}'), true],
   ["args that are an object", bulk('{"jid":"bad-args-01","jobtype":"Run","args":{}}'), true],
   ["invalid JSON", bulk("{not json"), true],

@@ -357,6 +357,33 @@ describe("faults in user code, on a real Faktory", () => {
     assert.deepEqual(unhandled, []);
   });
 
+  test("a job another client pushed with a space in its jid is run and ACKed, one that fails FAILed", async () => {
+    const queue = "odd-jids";
+    const outcomes = new Map<string, string>();
+    const worker = startWorker({ queues: [queue] }, (w) => {
+      w.register("Odd", (job) => {
+        if (job.args[0] === "fail") throw new Error("odd failure");
+      });
+      w.on("success", (job) => void outcomes.set(job.jid, "ACK"));
+      w.on("failure", (job) => void outcomes.set(job.jid, "FAIL"));
+    });
+    // Our own pushes refuse such jids; the server and other clients take them.
+    const ok = `order 42 ${randomJid()}`, bad = `order 43 ${randomJid()}`;
+    try {
+      for (const [jid, arg] of [[ok, "ok"], [bad, "fail"]]) {
+        const job = { jid, jobtype: "Odd", args: [arg], queue, retry: 3 };
+        await client.send(new TextEncoder().encode(`PUSH ${JSON.stringify(job)}\r\n`), "PUSH");
+      }
+      await until(() => outcomes.size === 2, 10_000, "both jobs reported");
+    } finally {
+      await worker.stop();
+    }
+    assert.equal(outcomes.get(ok), "ACK");
+    assert.equal(outcomes.get(bad), "FAIL");
+    const retried = (await jobsIn(server, "retries")).map((j) => j.jid);
+    assert.ok(retried.includes(bad) && !retried.includes(ok), JSON.stringify(retried));
+  });
+
   test("middleware that returns no promise, or calls next and returns nothing: the job is ACKed", async () => {
     const queue = "mw-plain";
     const succeeded: string[] = [];

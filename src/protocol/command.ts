@@ -48,6 +48,18 @@ export function validateWord(value: unknown, field: string): string {
   return value;
 }
 
+/**
+ * Checks the jid of an ACK or FAIL: any non-empty string, since it travels
+ * inside JSON. Jobs pushed by other clients may have spaces in their jids;
+ * they must still be reported.
+ */
+export function validateJid(value: unknown): string {
+  if (typeof value !== "string" || value === "") {
+    throw new ValidationError(`Invalid jid ${show(value)}: use the job's jid, a non-empty string`);
+  }
+  return value;
+}
+
 /** `VERB arg arg\r\n` for commands whose arguments were validated as words. */
 export function words(verb: string, args: readonly string[]): Uint8Array {
   return encoder.encode(args.length === 0 ? `${verb}\r\n` : `${verb} ${args.join(" ")}\r\n`);

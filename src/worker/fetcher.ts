@@ -11,12 +11,14 @@ import { openClient } from "../client.ts";
 import type { ClientConfig } from "../client_options.ts";
 import { ProtocolError, show } from "../errors.ts";
 import type { JobPayload } from "../payload.ts";
-import { isWord } from "../protocol/command.ts";
 import type { Slots } from "../slots.ts";
 import { Carrier } from "./carry.ts";
 import type { Events } from "./events.ts";
 import type { Executor } from "./executor.ts";
 import type { Reporter } from "./reporter.ts";
+
+/** A jid the worker can ACK or FAIL (see `validateJid`). */
+const isJid = (jid: unknown): jid is string => typeof jid === "string" && jid !== "";
 
 /** An empty FETCH reply sooner than this (ms) did not wait as Faktory's (~2 s) do. */
 const EARLY_EMPTY_MS = 1_000;
@@ -141,7 +143,7 @@ export class Fetcher {
     const error = new ProtocolError(`FETCH returned ${problem}`);
     this.parts.events.error(error);
     const jid = (reply as { jid?: unknown }).jid;
-    if (isWord(jid)) this.parts.reporter.fail(jid, error);
+    if (isJid(jid)) this.parts.reporter.fail(jid, error);
   }
 }
 
@@ -177,9 +179,9 @@ function malformed(reply: unknown): string | undefined {
     return `${Array.isArray(reply) ? "an array" : show(reply)}, not a job`;
   }
   const job = reply as Partial<Record<keyof JobPayload, unknown>>;
-  const named = isWord(job.jid);
+  const named = isJid(job.jid);
   const problem = !named
-    ? "its jid is not a string without spaces or control characters"
+    ? "it has no jid"
     : typeof job.jobtype !== "string"
     ? "its jobtype is not a string"
     : !Array.isArray(job.args)
