@@ -13,6 +13,7 @@ import type { BatchOptions, BatchStatus } from "./ent/batch.ts";
 import type { JobTracking, TrackingUpdate } from "./ent/tracking.ts";
 import { ValidationError } from "./errors.ts";
 import { describeFailure } from "./failure.ts";
+import { FetchCommand } from "./fetch_command.ts";
 import { parseInfo, type ServerInfo } from "./info.ts";
 import { type JobFilter, type JobSet, mutate } from "./mutate.ts";
 import { encodeJob, type JobPayload, preparePush } from "./payload.ts";
@@ -20,8 +21,7 @@ import * as cmd from "./protocol/command.ts";
 import { parseJsonReply as parseJson } from "./protocol/reply.ts";
 import * as queue from "./queues.ts";
 import { Reconnecting } from "./reconnect.ts";
-import { checkOptions, checkValue, QUEUES, SEND_ARGUMENTS } from "./rules.ts";
-import { namespaced } from "./settings.ts";
+import { checkOptions, SEND_ARGUMENTS } from "./rules.ts";
 
 /** The server's fetch wait (~2 s) on top of the normal command timeout. */
 const FETCH_BLOCK_MS = 2_000;
@@ -49,11 +49,12 @@ export class Client implements AsyncDisposable {
   readonly #options: ClientConfig;
   /** The connection, and reconnecting when it is lost: reconnect.ts. */
   readonly #link: Reconnecting;
-  #fetchCommand: { readonly queues: readonly string[]; readonly bytes: Uint8Array } | undefined;
+  readonly #fetch: FetchCommand;
 
   private constructor(options: ClientConfig) {
     this.#options = options;
     this.#link = new Reconnecting(options);
+    this.#fetch = new FetchCommand(options.namespace);
   }
 
   static {
@@ -127,31 +128,16 @@ export class Client implements AsyncDisposable {
    * ```
    */
   fetch(queues: readonly string[]): Promise<JobPayload | null> {
-    const ns = this.#options.namespace;
-    // A worker fetches from the same queues (the same array) every time: encode once.
-    const cached = this.#fetchCommand;
-    let command = cached !== undefined && cached.queues === queues ? cached.bytes : undefined;
-    if (command === undefined) {
-      try {
-        checkValue(QUEUES, queues, "queues");
-        command = cmd.fetch(queues.map((q) => namespaced(ns, q)));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      this.#fetchCommand = { queues, bytes: command };
+    let command: Uint8Array;
+    try {
+      command = this.#fetch.bytes(queues);
+    } catch (e) {
+      return Promise.reject(e);
     }
     // `.then`, not `async`: a worker calls this once per job, and an async
     // frame costs about three times the allocation.
     const timeout = this.#options.commandTimeout + FETCH_BLOCK_MS;
-    return this.#send(command, "FETCH", timeout).then((reply) => {
-      const job = parseJson(reply, "FETCH") as JobPayload | null;
-      // As the server sent it: a worker checks that it is a job (fetcher.ts).
-      const queue: unknown = job?.queue;
-      if (ns !== undefined && typeof queue === "string" && queue.startsWith(ns)) {
-        job!.queue = queue.slice(ns.length);
-      }
-      return job;
-    });
+    return this.#send(command, "FETCH", timeout).then((reply) => this.#fetch.job(reply));
   }
 
   /**
@@ -379,7 +365,7 @@ export class Client implements AsyncDisposable {
     return queue.latency(this, queues);
   }
 
-  // ---- Faktory Enterprise: batches -------------------------------------------
+  // ---- Faktory Enterprise: batches and tracking -------------------------------
 
   /**
    * Creates a batch (Faktory Enterprise) and resolves with its id: see
@@ -432,8 +418,6 @@ export class Client implements AsyncDisposable {
   batchStatus(bid: string): Promise<BatchStatus> {
     return ent.batchStatus(this, bid);
   }
-
-  // ---- Faktory Enterprise: tracking ------------------------------------------
 
   /**
    * A tracked job's state and progress (Faktory Enterprise). Push the job

@@ -216,12 +216,8 @@ export class TestProducer<Ctx extends object = object>
     batchNewPayload(options, (job) => (validatePayload(job), job)); // the checks of BATCH NEW
     const batch = { bid: `b-test-${this.#batches.length + 1}`, options, committed: false };
     this.#batches.push(batch);
-    return await fillBatch(
-      this,
-      batch.bid,
-      fill,
-      () => Promise.resolve(void (batch.committed = true)),
-    );
+    const commit = () => Promise.resolve(void (batch.committed = true));
+    return await fillBatch(this, batch.bid, fill, commit);
   }
 
   /**
