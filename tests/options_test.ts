@@ -104,6 +104,7 @@ const isNum = (min: number, max: number) => (v: unknown) =>
 const isQueue = (v: unknown) => typeof v === "string" && /^[a-zA-Z0-9._-]+$/.test(v);
 // deno-lint-ignore no-control-regex
 const isWord = (v: unknown) => typeof v === "string" && /^[^\s\x00-\x1f\x7f]+$/.test(v);
+const isJid = (v: unknown) => typeof v === "string" && v !== "";
 const isRecord = (v: unknown) =>
   typeof v === "object" && v !== null &&
   [Object.prototype, null].includes(Object.getPrototypeOf(v));
@@ -843,8 +844,9 @@ describe("job options and Client calls on a real Faktory: a refused value is nev
       jobtype: isJobtype,
     });
     const calls: [string, RegExp, (v: never) => unknown, (v: unknown) => Verdict][] = [
-      ["ack", /\bjid\b/, (v) => client.ack(v), isWord],
-      ["fail", /\bjid\b/, (v) => client.fail(v, new Error("x")), isWord],
+      // A reported jid travels in JSON: any non-empty string, spaces included.
+      ["ack", /\bjid\b/, (v) => client.ack(v), isJid],
+      ["fail", /\bjid\b/, (v) => client.fail(v, new Error("x")), isJid],
       ["getTracking", /\bjid\b/, (v) => client.getTracking(v), isWord],
       ["openBatch", /batch id/, (v) => client.openBatch(v), isWord],
       ["batchStatus", /batch id/, (v) => client.batchStatus(v), isWord],
