@@ -166,11 +166,10 @@ export class Connection {
       const payload = await hello(hi, config.hello, config.password, signal);
       release?.();
       release = undefined;
-      stage = "sending HELLO";
-      await socket.write(withJson("HELLO", payload)).catch((cause) => {
-        throw lost(cause);
-      });
       stage = "waiting for the HELLO reply";
+      await socket.write(withJson("HELLO", payload)).catch((cause) => {
+        throw closedDuring(where, "sending HELLO", cause);
+      });
       const reply = await handshake.read();
       if (reply === undefined) throw closedDuring(where, stage);
       if (reply instanceof ErrorReply) {
