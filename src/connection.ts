@@ -145,7 +145,9 @@ export class Connection {
         tls: config.tls,
         signal,
       });
-      handshake = handshakeReader(socket, reader, signal);
+      // A lost connection fails with the stage's hint, not the socket's bare error.
+      const lost = (cause: unknown) => closedDuring(where, stage, cause);
+      handshake = handshakeReader(socket, reader, signal, lost);
       stage = "waiting for the greeting";
       const greeting = await handshake.read();
       if (greeting === undefined) throw closedDuring(where, stage);
@@ -165,7 +167,9 @@ export class Connection {
       release?.();
       release = undefined;
       stage = "waiting for the HELLO reply";
-      await socket.write(withJson("HELLO", payload));
+      await socket.write(withJson("HELLO", payload)).catch((cause) => {
+        throw closedDuring(where, "sending HELLO", cause);
+      });
       const reply = await handshake.read();
       if (reply === undefined) throw closedDuring(where, stage);
       if (reply instanceof ErrorReply) {
@@ -362,9 +366,15 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /**
  * Reads whole replies during the handshake, before the read loop runs; an
- * abort closes the socket so a pending read ends at once.
+ * abort closes the socket so a pending read ends at once. A failed read
+ * rejects with `lost(cause)`.
  */
-function handshakeReader(socket: Socket, reader: ReplyReader, signal: AbortSignal) {
+function handshakeReader(
+  socket: Socket,
+  reader: ReplyReader,
+  signal: AbortSignal,
+  lost: (cause: unknown) => Error,
+) {
   let onAbort!: () => void;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => {
@@ -381,7 +391,10 @@ function handshakeReader(socket: Socket, reader: ReplyReader, signal: AbortSigna
       for (;;) {
         const reply = reader.next();
         if (reply !== undefined) return reply;
-        const chunk = await Promise.race([socket.read(), aborted]);
+        const read = socket.read().catch((cause) => {
+          throw lost(cause);
+        });
+        const chunk = await Promise.race([read, aborted]);
         if (chunk === null) return undefined;
         reader.feed(chunk);
       }
@@ -396,11 +409,15 @@ function expectString(reply: Reply, what: string): string {
   throw new ProtocolError(`Unexpected ${what}`);
 }
 
-function closedDuring(where: string, stage: string): ConnectionError {
+/** The error for a connection closed, or lost (`cause`), during the handshake. */
+function closedDuring(where: string, stage: string, cause?: unknown): ConnectionError {
   const hint = stage === "waiting for the greeting"
     ? ": it may be restarting or overloaded; if it uses TLS, use a tcp+tls:// URL"
     : ": the server drops a client whose HELLO takes over 2 s";
-  return new ConnectionError(`Faktory at ${where} closed the connection while ${stage}${hint}`);
+  return new ConnectionError(
+    `Faktory at ${where} closed the connection while ${stage}${hint}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function asConnectionError(e: unknown, message: string): Error {

@@ -15,7 +15,8 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { Connection, type ConnectionConfig } from "../src/connection.ts";
-import { memoryRuntime, type Peer } from "./harness/memory.ts";
+import type { Runtime } from "../src/runtime/types.ts";
+import { type MemoryRuntime, memoryRuntime, type Peer } from "./harness/memory.ts";
 
 const encoder = new TextEncoder();
 const command = (line: string) => encoder.encode(`${line}\r\n`);
@@ -96,6 +97,48 @@ describe("Connection over an in-memory runtime", () => {
     assert.ok(garbage instanceof ProtocolError, String(garbage));
     const closed = await attempt((peer) => peer.close());
     assert.ok(closed instanceof ConnectionError && /greeting/.test(closed.message), String(closed));
+  });
+
+  test("handshake: a connection lost at any stage fails with that stage's hint", async () => {
+    const hint = {
+      greeting: /closed the connection while waiting for the greeting: it may be restarting/,
+      hello: /while sending HELLO: the server drops a client whose HELLO takes over 2 s$/,
+      reply: /while waiting for the HELLO reply: the server drops a client whose HELLO takes/,
+    };
+    // The server drops the client while it hashes (as Faktory does after 2 s): the HELLO write fails.
+    const c = config({ password: "pw" });
+    const opening = Connection.open(c);
+    const peer = await (c.runtime as MemoryRuntime).nextPeer();
+    peer.send('+HI {"v":2,"i":1,"s":"x"}\r\n');
+    peer.close();
+    const write = await opening.catch((e) => e);
+    assert.ok(write instanceof ConnectionError, String(write));
+    assert.match(write.message, hint.hello);
+
+    // A read that fails (a reset) rather than ending, before the greeting or the HELLO reply.
+    const memory = memoryRuntime();
+    const reset = Object.assign(new Error("connection reset"), { code: "ECONNRESET" });
+    const resetting: Runtime = {
+      ...memory,
+      async connect(options) {
+        const socket = await memory.connect(options);
+        const read = async () => (await socket.read()) ?? Promise.reject(reset);
+        return { ...socket, read };
+      },
+    };
+    for (const stage of ["greeting", "reply"] as const) {
+      const opening = Connection.open(config({ runtime: resetting }));
+      const peer = await memory.nextPeer();
+      if (stage === "reply") {
+        peer.send('+HI {"v":2}\r\n');
+        await peer.line();
+      }
+      peer.close();
+      const error = await opening.catch((e) => e);
+      assert.ok(error instanceof ConnectionError, String(error));
+      assert.match(error.message, hint[stage]);
+      assert.equal(error.cause, reset);
+    }
   });
 
   test("handshake: a server that never greets times out within connectTimeout", async () => {

@@ -10,7 +10,6 @@ import { readdirSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import {
-  AuthenticationError,
   Client,
   type ClientOptions,
   ConnectionError,
@@ -25,16 +24,28 @@ import { type Child, runtimeCommand, startChild } from "./harness/child.ts";
 import { until } from "./harness/until.ts";
 
 const ATTEMPTS = 50;
+/**
+ * Attempts aborted as their TCP connect completes, 0, 1 or 2 ms in (one delay
+ * per batch of ten): there an abort races the runtime's own connect. On Deno
+ * 2.9.6 Deno.connect then lost the connection it had made, open for good:
+ * about every other batch at 0 or 1 ms showed it, a fixed 50 ms only under load.
+ */
+const RACES = 100;
+const raceDelay = (batch: number) => batch % 3;
 /** Descriptors a runtime may open or close on its own meanwhile (timers, caches). */
 const SLACK = 3;
 
 const openFds = () => readdirSync("/proc/self/fd").length;
 
-/** Runs `attempt` ATTEMPTS times (ten at a time); each must fail with a library error. */
-async function failMany(attempt: () => Promise<unknown>, expected: typeof FaktoryError) {
-  for (let i = 0; i < ATTEMPTS; i += 10) {
+/** Runs `attempt` `times` times, ten at a time, passing the batch's number; each must fail with a library error. */
+async function failMany(
+  attempt: (batch: number) => Promise<unknown>,
+  expected: typeof FaktoryError,
+  times: number,
+) {
+  for (let batch = 0; batch * 10 < times; batch++) {
     await Promise.all(Array.from({ length: 10 }, async () => {
-      const error = await attempt().then(() => undefined, (e: unknown) => e);
+      const error = await attempt(batch).then(() => undefined, (e: unknown) => e);
       assert.ok(error instanceof expected, `expected ${expected.name}, got ${error}`);
     }));
   }
@@ -47,15 +58,19 @@ async function connect(options: ClientOptions): Promise<void> {
 }
 
 /** Fails `attempt` many times, then waits for the descriptors to return to where they were. */
-async function noLeak(attempt: () => Promise<unknown>, expected: typeof FaktoryError) {
-  await attempt().catch(() => {}); // the first use may open lasting descriptors (certificates, DNS)
+async function noLeak(
+  attempt: (batch: number) => Promise<unknown>,
+  expected: typeof FaktoryError,
+  times = ATTEMPTS,
+) {
+  await attempt(0).catch(() => {}); // the first use may open lasting descriptors (certificates, DNS)
   const baseline = openFds();
-  await failMany(attempt, expected);
+  await failMany(attempt, expected, times);
   let now = openFds();
   await until(
     () => (now = openFds()) <= baseline + SLACK,
     5_000,
-    `${ATTEMPTS} failures: open descriptors back to ${baseline} (now ${now})`,
+    `${times} failures: open descriptors back to ${baseline} (now ${now})`,
   ).catch((e: Error) => assert.fail(`${e.message}; ${now - baseline} leaked`));
 }
 
@@ -98,12 +113,23 @@ describe("no descriptor leaks", () => {
   });
 
   test("(test double: a silent peer) connect timeouts, plain and TLS", async () => {
-    await noLeak(() => connect({ url: fake("silent") }), TimeoutError);
-    await noLeak(() => connect({ url: fake("silent"), tls: true }), TimeoutError);
+    const silent = { url: fake("silent") };
+    await noLeak(() => connect(silent), TimeoutError);
+    await noLeak(() => connect({ ...silent, tls: true }), TimeoutError);
+    const expiring = (batch: number) => ({ ...silent, connectTimeout: 1 + raceDelay(batch) });
+    await noLeak((batch) => connect(expiring(batch)), TimeoutError, RACES);
+    await noLeak((batch) => connect({ ...expiring(batch), tls: true }), TimeoutError, RACES);
   });
 
   test("(test double: a silent peer) aborted connects, plain and TLS", async () => {
     const options = { url: fake("silent"), connectTimeout: 60_000 };
+    const racing = (batch: number) => ({
+      ...options,
+      signal: AbortSignal.timeout(raceDelay(batch)),
+    });
+    await noLeak((batch) => connect(racing(batch)), ConnectionError, RACES);
+    await noLeak((batch) => connect({ ...racing(batch), tls: true }), FaktoryError, RACES);
+    // Later aborts land in the TLS handshake or the wait for the greeting.
     await noLeak(() => connect({ ...options, signal: AbortSignal.timeout(50) }), ConnectionError);
     await noLeak(
       () => connect({ ...options, tls: true, signal: AbortSignal.timeout(50) }),
@@ -123,8 +149,11 @@ describe("no descriptor leaks", () => {
 
   test("handshake errors: a wrong password, and (test double) a bad or no greeting, plain and TLS", async () => {
     const wrong = passwordServer.url.replace("fd-leak-pw", "wrong-pw");
-    // Hashing takes up to 0.5 s, four at once: time enough to hear the refusal.
-    await noLeak(() => connect({ url: wrong, connectTimeout: 30_000 }), AuthenticationError);
+    // Hashing takes up to 0.5 s, four at once: time enough to hear the refusal,
+    // but on a loaded machine a HELLO can come after the server's 2 s and be
+    // dropped (ConnectionError): a handshake error too (client_test.ts checks
+    // the refusal itself).
+    await noLeak(() => connect({ url: wrong, connectTimeout: 30_000 }), FaktoryError);
     await noLeak(() => connect({ url: fake("badGreeting", "pw") }), ProtocolError);
     await noLeak(() => connect(viaTls("silentTls")), TimeoutError);
   });
