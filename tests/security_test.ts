@@ -44,8 +44,6 @@ describe("security", () => {
         ["push queue", () => client.push(job(bad))],
         ["push jid", () => client.push({ ...job("q"), jid: bad })],
         ["fetch", () => client.fetch(["ok", bad])],
-        ["ack", () => client.ack(bad)],
-        ["fail", () => client.fail(bad, new Error("x"))],
         ["pause", () => client.pauseQueues([bad])],
         ["resume", () => client.resumeQueues([bad])],
         ["remove", () => client.removeQueues([bad])],
@@ -76,6 +74,20 @@ describe("security", () => {
     }
     // None of that reached the server: only the INFO below did.
     assert.equal(await count(), before + 1);
+    // ACK and FAIL take any jid the server handed out, so only an empty one is
+    // refused; the others travel inside the JSON payload, one command each.
+    await assert.rejects(client.ack(""), ValidationError);
+    await assert.rejects(client.fail("", new Error("x")), ValidationError);
+    for (const bad of evil.filter((b) => b !== "")) {
+      const was = await count();
+      await client.ack(bad);
+      await client.fail(bad, new Error("x")).catch(() => {}); // an unknown jid: the server's error
+      assert.equal(
+        await count(),
+        was + 3,
+        `ack and fail of ${JSON.stringify(bad)}: one command each`,
+      );
+    }
     // Free text (MUTATE patterns and jobtypes) travels as one escaped JSON word.
     for (const bad of evil.filter((b) => b.trim() !== "")) {
       await client.discard("retries", { pattern: `*${bad}*`, jobtype: bad });
