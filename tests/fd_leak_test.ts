@@ -107,6 +107,12 @@ describe("no descriptor leaks", () => {
     await Promise.all([tlsServer?.stop(), passwordServer?.stop()]);
   });
 
+  /**
+   * For peers that answer: a timeout long enough that only their answer ends
+   * the connect (CI's loaded Node hit 300 ms before a bad greeting arrived).
+   */
+  const answers = { connectTimeout: 10_000 };
+
   const viaTls = (name: Fake) => ({
     url: fake(name),
     tls: { caCerts: [tlsServer.caCert!], serverName: "localhost" },
@@ -138,13 +144,22 @@ describe("no descriptor leaks", () => {
   });
 
   test("refused connects, plain and TLS", async () => {
-    await noLeak(() => connect({ url: `tcp://127.0.0.1:${closedPort}` }), ConnectionError);
-    await noLeak(() => connect({ url: `tcp+tls://127.0.0.1:${closedPort}` }), ConnectionError);
+    await noLeak(
+      () => connect({ url: `tcp://127.0.0.1:${closedPort}`, ...answers }),
+      ConnectionError,
+    );
+    await noLeak(
+      () => connect({ url: `tcp+tls://127.0.0.1:${closedPort}`, ...answers }),
+      ConnectionError,
+    );
   });
 
   test("TLS errors: an untrusted certificate, and (test double) a peer that is not TLS", async () => {
-    await noLeak(() => connect({ url: tlsServer.url }), ConnectionError);
-    await noLeak(() => connect({ url: fake("badGreeting"), tls: true }), ConnectionError);
+    await noLeak(() => connect({ url: tlsServer.url, ...answers }), ConnectionError);
+    await noLeak(
+      () => connect({ url: fake("badGreeting"), tls: true, ...answers }),
+      ConnectionError,
+    );
   });
 
   test("handshake errors: a wrong password, and (test double) a bad or no greeting, plain and TLS", async () => {
@@ -154,7 +169,7 @@ describe("no descriptor leaks", () => {
     // dropped (ConnectionError): a handshake error too (client_test.ts checks
     // the refusal itself).
     await noLeak(() => connect({ url: wrong, connectTimeout: 30_000 }), FaktoryError);
-    await noLeak(() => connect({ url: fake("badGreeting", "pw") }), ProtocolError);
+    await noLeak(() => connect({ url: fake("badGreeting", "pw"), ...answers }), ProtocolError);
     await noLeak(() => connect(viaTls("silentTls")), TimeoutError);
   });
 
