@@ -320,9 +320,14 @@ describe("faktory-ts work against a real Faktory", () => {
       fleet,
       /Worker process 1 \(wid \S+, pid \d+\) was killed by SIGKILL; .*restarting/,
     );
-    await until(async () => (await processed()) - before === 2, 20_000, "the other two ACKed");
+    // On failure, say what the fleet printed and how far the count got.
+    const acked = (n: number, what: string, ms: number) =>
+      until(async () => (await processed()) - before === n, ms, what).catch(async (e) =>
+        assert.fail(`${e.message} (${(await processed()) - before} ACKed)${fleet.output()}`)
+      );
+    await acked(2, "the other two ACKed", 20_000);
     await Promise.all([1, 2, 3, 4].map((i) => push("Echo", [i], "-q", "w-fleet")));
-    await until(async () => (await processed()) - before === 6, 30_000, "four echoes ACKed");
+    await acked(6, "four echoes ACKed", 30_000);
 
     fleet.signal("SIGTERM");
     const exit = await exitWithin(fleet, 20_000);
