@@ -22,6 +22,7 @@ import {
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { jobsIn, redis } from "./harness/redis.ts";
 import { until } from "./harness/until.ts";
+import { sleep } from "./harness/watch.ts";
 
 const PASSWORD = "w0rk/er pw";
 
@@ -305,6 +306,10 @@ describe("faktory-ts work against a real Faktory", () => {
     );
     await logged(fleet, new RegExp(`(?:Worker ${wid}-${n} running[\\s\\S]*){2}`));
 
+    // The crashed process's other FETCH is still blocked in the server, which
+    // reserves the next job for that dead connection when one comes within its
+    // 2 s: CI saw a sleeper go there. Let that FETCH run out first.
+    await sleep(2_500);
     // Four long jobs fill both processes' two slots; one process is killed.
     const sleepers = await Promise.all(
       [1, 2, 3, 4].map(() => push("Sleep", [2500], "-q", "w-fleet")),
