@@ -1,6 +1,6 @@
 /**
- * The producer: push-only, shared by many concurrent callers over a small
- * pool of connections.
+ * The producer: push-only, shared by many concurrent callers over a pool
+ * of connections that grows while they queue and shrinks when idle.
  *
  * @module
  */
