@@ -15,7 +15,6 @@ import {
   ValidationError,
 } from "./errors.ts";
 import { type JobPayload, MAX_JOB_BYTES } from "./payload.ts";
-import { json } from "./protocol/command.ts";
 
 /** Jobs per PUSHB at most: the server pushes them one by one and suggests about 1000. */
 export const BATCH_JOBS = 1000;
@@ -31,7 +30,7 @@ const encoder = new TextEncoder();
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
- * Encodes `jobs` (each through `prepare`, which checks it) into PUSHB
+ * Encodes `jobs` (each to JSON through `prepare`, which checks it) into PUSHB
  * commands of at most {@linkcode BATCH_JOBS} jobs and `MAX_JOB_BYTES` of
  * JSON each. Throws `ValidationError` for any bad or oversized job, before
  * anything is sent. Each command is encoded once, from its jobs' JSON
@@ -39,7 +38,7 @@ const ASCII = /^[\x00-\x7f]*$/;
  */
 export function encodeBatches(
   jobs: readonly JobPayload[],
-  prepare: (job: JobPayload) => JobPayload,
+  prepare: (job: JobPayload) => string,
 ): Batch[] {
   const batches: Batch[] = [];
   let jids: string[] = [];
@@ -53,7 +52,7 @@ export function encodeBatches(
     bytes = 0;
   };
   for (const job of jobs) {
-    const part = json(prepare(job));
+    const part = prepare(job);
     // JSON of ASCII text is as many bytes as characters; only other text is encoded to count.
     const length = ASCII.test(part) ? part.length : encoder.encode(part).length;
     if (length + 2 > MAX_JOB_BYTES) {

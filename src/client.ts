@@ -16,7 +16,7 @@ import { describeFailure } from "./failure.ts";
 import { FetchCommand } from "./fetch_command.ts";
 import { parseInfo, type ServerInfo } from "./info.ts";
 import { type JobFilter, type JobSet, mutate } from "./mutate.ts";
-import { encodeJob, type JobPayload, preparePush } from "./payload.ts";
+import { encodeJob, type JobPayload, pushJson } from "./payload.ts";
 import * as cmd from "./protocol/command.ts";
 import { parseJsonReply as parseJson } from "./protocol/reply.ts";
 import * as queue from "./queues.ts";
@@ -95,7 +95,7 @@ export class Client implements AsyncDisposable {
    */
   push(job: JobPayload): Promise<string> {
     try {
-      const command = encodeJob("PUSH", preparePush(job, this.#options.namespace));
+      const command = encodeJob("PUSH", pushJson(job, this.#options.namespace));
       return this.#send(command, "PUSH").then(() => job.jid); // once per job, as fetch
     } catch (e) {
       return Promise.reject(e);
@@ -116,7 +116,7 @@ export class Client implements AsyncDisposable {
    */
   async pushBulk(jobs: readonly JobPayload[]): Promise<Record<string, string>> {
     if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
-    const batches = encodeBatches(jobs, (job) => preparePush(job, this.#options.namespace));
+    const batches = encodeBatches(jobs, (job) => pushJson(job, this.#options.namespace));
     return await sendBatches(batches, (command) => this.#send(command, "PUSHB"));
   }
 

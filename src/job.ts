@@ -119,28 +119,38 @@ export function mergeOnto(
   checked: JobOptions,
   options: readonly (JobOptions | undefined)[],
 ): JobOptions {
-  const out: { -readonly [K in keyof JobOptions]: JobOptions[K] } = { ...checked };
+  // Copied key by key onto `{}`, not spread: a spread copy given more keys
+  // got a map of its own each time in V8, and building the job from it
+  // cost ~3 us more per push (Node 20).
+  const out: Options = {};
+  assign(out, checked);
   for (const o of options) {
     if (o === undefined) continue;
     checkOptions(JOB_OPTIONS, o, "job options");
-    for (const key of Object.keys(o) as (keyof JobOptions)[]) {
-      const value = o[key] as never;
-      if (value === undefined) continue;
-      if (key === "custom") out.custom = { ...out.custom, ...(value as Record<string, unknown>) };
-      else if (key === "at") {
-        out.at = value;
-        delete out.in;
-      } else if (key === "in") {
-        out.in = value;
-        delete out.at;
-      } else if (key === "expiresAt" || key === "expiresIn") {
-        delete out.expiresAt;
-        delete out.expiresIn;
-        out[key] = value;
-      } else out[key] = value;
-    }
+    assign(out, o);
   }
   return out;
+}
+
+type Options = { -readonly [K in keyof JobOptions]: JobOptions[K] };
+
+function assign(out: Options, o: JobOptions): void {
+  for (const key of Object.keys(o) as (keyof JobOptions)[]) {
+    const value = o[key] as never;
+    if (value === undefined) continue;
+    if (key === "custom") out.custom = { ...out.custom, ...(value as Record<string, unknown>) };
+    else if (key === "at") {
+      out.at = value;
+      delete out.in;
+    } else if (key === "in") {
+      out.in = value;
+      delete out.at;
+    } else if (key === "expiresAt" || key === "expiresIn") {
+      delete out.expiresAt;
+      delete out.expiresIn;
+      out[key] = value;
+    } else out[key] = value;
+  }
 }
 
 /**
