@@ -43,9 +43,10 @@ export interface PoolSizing {
  * every connection (calls queueing behind others) adds one, in the
  * background, for the calls after it: one connect at a time, so the pool
  * grows only while the queueing lasts, never past `max`, and not again
- * until the backoff after a failed connect. With an `idleTimeout`, a connection unused for that long is
- * closed, down to the first one: closed only when no call is under way on
- * it, and taken out of the pool before, so no call is cut off. Each
+ * until the backoff after a failed connect. With an `idleTimeout`, a
+ * connection unused for that long is closed, down to the first one: closed
+ * only when no call is under way on it, and taken out of the pool before,
+ * so no call is cut off. Each
  * connection costs the server a goroutine and, with a password, a slow
  * handshake, so a pool opens only the ones its load needs.
  */
@@ -109,11 +110,6 @@ export class Pool {
   /** The backoff of its connections, which it follows too when adding one fails. */
   get backoff(): BackoffPolicy {
     return this.#options.backoff;
-  }
-
-  /** Connections open (or reconnecting) in the pool now. */
-  get size(): number {
-    return this.#slots.length;
   }
 
   /** Runs `call` on the least busy connection. */
