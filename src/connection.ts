@@ -153,23 +153,31 @@ export class Connection {
     if (!this.#writing) {
       this.#writing = true;
       // Commands sent in the same tick go out in one write.
-      queueMicrotask(() => void this.#flush());
+      queueMicrotask(this.#flush);
     }
   }
 
-  async #flush(): Promise<void> {
-    try {
-      while (this.#outbox.length > 0 && this.#error === undefined) {
-        const parts = this.#outbox;
-        this.#outbox = [];
-        await this.#socket.write(parts.length === 1 ? parts[0]! : concat(parts));
-      }
-    } catch (e) {
-      this.#fail(asConnectionError(e, `Writing to ${this.#where} failed`));
-    } finally {
+  // Bound once: a write per command would otherwise allocate closures and an async frame.
+  readonly #flush = (): void => {
+    if (this.#outbox.length === 0 || this.#error !== undefined) {
       this.#writing = false;
+      return;
     }
-  }
+    const parts = this.#outbox;
+    this.#outbox = [];
+    let written: Promise<void>;
+    try {
+      written = this.#socket.write(parts.length === 1 ? parts[0]! : concat(parts));
+    } catch (e) {
+      written = Promise.reject(e);
+    }
+    written.then(this.#flush, this.#writeFailed);
+  };
+
+  readonly #writeFailed = (e: unknown): void => {
+    this.#writing = false;
+    this.#fail(asConnectionError(e, `Writing to ${this.#where} failed`));
+  };
 
   async #flushed(): Promise<void> {
     while (this.#writing) await new Promise((r) => setTimeout(r, 1));

@@ -107,27 +107,50 @@ export interface JobOptions {
  * ```
  */
 export function mergeOptions(...options: readonly (JobOptions | undefined)[]): JobOptions {
-  const out: { -readonly [K in keyof JobOptions]: JobOptions[K] } = {};
+  return mergeOnto({}, options);
+}
+
+/**
+ * `checked` (options merged already, so checked) with `options` merged on
+ * top, each checked: what a push composes, without checking its producer's
+ * defaults again on every call.
+ */
+export function mergeOnto(
+  checked: JobOptions,
+  options: readonly (JobOptions | undefined)[],
+): JobOptions {
+  // Copied key by key onto `{}`, not spread: a spread copy given more keys
+  // got a map of its own each time in V8, and building the job from it
+  // cost ~3 us more per push (Node 20).
+  const out: Options = {};
+  assign(out, checked);
   for (const o of options) {
     if (o === undefined) continue;
     checkOptions(JOB_OPTIONS, o, "job options");
-    for (const [key, value] of Object.entries(o) as [keyof JobOptions, never][]) {
-      if (value === undefined) continue;
-      if (key === "custom") out.custom = { ...out.custom, ...(value as Record<string, unknown>) };
-      else if (key === "at") {
-        out.at = value;
-        delete out.in;
-      } else if (key === "in") {
-        out.in = value;
-        delete out.at;
-      } else if (key === "expiresAt" || key === "expiresIn") {
-        delete out.expiresAt;
-        delete out.expiresIn;
-        out[key] = value;
-      } else out[key] = value;
-    }
+    assign(out, o);
   }
   return out;
+}
+
+type Options = { -readonly [K in keyof JobOptions]: JobOptions[K] };
+
+function assign(out: Options, o: JobOptions): void {
+  for (const key of Object.keys(o) as (keyof JobOptions)[]) {
+    const value = o[key] as never;
+    if (value === undefined) continue;
+    if (key === "custom") out.custom = { ...out.custom, ...(value as Record<string, unknown>) };
+    else if (key === "at") {
+      out.at = value;
+      delete out.in;
+    } else if (key === "in") {
+      out.in = value;
+      delete out.at;
+    } else if (key === "expiresAt" || key === "expiresIn") {
+      delete out.expiresAt;
+      delete out.expiresIn;
+      out[key] = value;
+    } else out[key] = value;
+  }
 }
 
 /**
@@ -198,6 +221,18 @@ export function buildPayload<Args extends readonly unknown[]>(
   now: number = Date.now(),
 ): JobPayload<Args> {
   checkOptions(JOB_OPTIONS, options, "job options");
+  return payloadOf(options, args, now);
+}
+
+/**
+ * {@linkcode buildPayload} for options checked already (by
+ * {@linkcode mergeOnto}): a push checks each option once, not twice.
+ */
+export function payloadOf<Args extends readonly unknown[]>(
+  options: JobOptions,
+  args: Args,
+  now?: number,
+): JobPayload<Args> {
   const { jobtype } = options;
   checkValue(JOBTYPE, jobtype, "jobtype");
   if (!Array.isArray(args)) {
@@ -209,6 +244,7 @@ export function buildPayload<Args extends readonly unknown[]>(
   if (options.once) job.retry = -1;
   if (options.at !== undefined) job.at = options.at.toISOString();
   if (options.in !== undefined) {
+    now ??= Date.now();
     const at = now + options.in * 1000;
     if (!(at >= FIRST_TIME && at <= LAST_TIME)) {
       throw new ValidationError(

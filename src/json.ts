@@ -29,7 +29,40 @@ export const MAX_JSON_DEPTH = 100;
 
 /** Throws a {@linkcode ValidationError} naming the first value under `path` that JSON would change. */
 export function checkJson(value: unknown, path: string): void {
-  check(value, path, "", 1, new Set());
+  if (!flat(value)) check(value, path, "", 1, new Set());
+}
+
+/**
+ * Whether `value` is an array or plain object of strings, booleans, finite
+ * numbers and nulls (`undefined` too, in an object): the usual arguments,
+ * passed without the walk below, which names every value's path. Anything
+ * else, or anything that throws, takes the walk, which says what is wrong.
+ */
+function flat(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    const proto = Object.getPrototypeOf(value);
+    if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
+    if (proto === Array.prototype) {
+      const array = value as unknown[];
+      for (let i = 0; i < array.length; i++) if (!primitive(array[i])) return false;
+      return true;
+    }
+    if (proto !== Object.prototype && proto !== null) return false;
+    const object = value as Record<string, unknown>;
+    for (const key in object) {
+      const v = object[key];
+      if (v !== undefined && !primitive(v)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function primitive(v: unknown): boolean {
+  return typeof v === "string" || typeof v === "boolean" || v === null ||
+    (typeof v === "number" && Number.isFinite(v));
 }
 
 /** `key` is what JSON.stringify passes to `toJSON`: the property name, or the index. */

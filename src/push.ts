@@ -8,7 +8,7 @@
 
 import type { BatchOptions } from "./ent/batch.ts";
 import { show, ValidationError } from "./errors.ts";
-import { buildPayload, type JobOptions, type JobType, mergeOptions } from "./job.ts";
+import { type JobOptions, type JobType, mergeOnto, payloadOf } from "./job.ts";
 import type { JobPayload } from "./payload.ts";
 import { parseArgs } from "./schema.ts";
 
@@ -120,7 +120,10 @@ export interface JobPusher {
   openBatch<T>(bid: string, fill: (jobs: JobPusher) => T | Promise<T>): Promise<T>;
 }
 
-/** `defaults`, then the options of a perform call (one or a list), later winning. */
+/**
+ * `defaults` (options merged already: a producer's), then the options of a
+ * perform call (one or a list), later winning; only the latter are checked.
+ */
 export function composeOptions<Args extends readonly unknown[]>(
   defaults: JobOptions,
   options: PerformOptions<Args>,
@@ -130,9 +133,10 @@ export function composeOptions<Args extends readonly unknown[]>(
       `Invalid options ${show(options)}: pass a job type, job options, or a list of them`,
     );
   }
-  return Array.isArray(options)
-    ? mergeOptions(defaults, ...(options as JobOptions[]))
-    : mergeOptions(defaults, options as JobOptions);
+  return mergeOnto(
+    defaults,
+    Array.isArray(options) ? options as JobOptions[] : [options as JobOptions],
+  );
 }
 
 /**
@@ -140,17 +144,17 @@ export function composeOptions<Args extends readonly unknown[]>(
  * against the job type's schema, if it has one (a `ValidationError` names
  * each issue under `path`). The job carries the arguments as given, not the
  * schema's output: the worker checks them again and applies any transform
- * once, there.
+ * once, there. Without a schema, no promise: a push builds one job per call.
  */
-export async function buildJob(
+export function buildJob(
   options: JobOptions,
   args: readonly unknown[],
   path = "args",
-): Promise<JobPayload> {
-  const job = buildPayload(options, args);
+): JobPayload | Promise<JobPayload> {
+  const job = payloadOf(options, args);
   const { schema } = options as JobType;
-  if (schema !== undefined) await parseArgs(schema, job.jobtype, job.args, ValidationError, path);
-  return job;
+  if (schema === undefined) return job;
+  return parseArgs(schema, job.jobtype, job.args, ValidationError, path).then(() => job);
 }
 
 const SINGLE: PushInfo = Object.freeze({ bulk: false });
@@ -186,8 +190,17 @@ export async function bulkJobs(
 ): Promise<JobPayload[]> {
   const accepted: JobPayload[] = [];
   for (const [options, args, path] of jobs) {
-    const job = await buildJob(options, args as readonly unknown[], path);
-    await throughMiddleware(middleware, job, () => Promise.resolve(void accepted.push(job)), true);
+    const built = buildJob(options, args as readonly unknown[], path);
+    const job = built instanceof Promise ? await built : built; // a tick per job only with a schema
+    if (middleware.length === 0) accepted.push(job);
+    else {
+      await throughMiddleware(
+        middleware,
+        job,
+        () => Promise.resolve(void accepted.push(job)),
+        true,
+      );
+    }
   }
   return accepted;
 }

@@ -239,6 +239,7 @@ export const PRODUCER_OPTIONS: Rules = {
   ...CLIENT_OPTIONS,
   wid: refuse("a producer has no worker id: remove the wid option"),
   poolSize: POOL_SIZE,
+  poolIdleTimeout: ms(1, 86_400_000),
   defaults: object("use job options such as { queue, retry }", SHARED_JOB_OPTIONS),
   middleware: functions,
 };

@@ -502,6 +502,7 @@ describe("constructors check every option before connecting", () => {
       ...CLIENT,
       wid: option(() => false, word), // a producer has no worker id
       poolSize: option(isInt(1, 1000), ints(1, 1000)),
+      poolIdleTimeout: option(isInt(1, 86_400_000), ints(1, 86_400_000)),
       defaults: option(recordOf(JOB_KEYS), fc.record({ queue: queueName, retry: ints(0, 25) })),
       middleware: option(
         isFunctions,

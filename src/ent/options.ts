@@ -22,8 +22,13 @@ type EnterpriseOptions = Pick<
 export function enterpriseCustom(
   options: EnterpriseOptions,
 ): Record<string, unknown> | undefined {
-  const custom: Record<string, unknown> = {};
   const { batchId, tracked, uniqueFor, uniqueUntil, expiresAt, expiresIn } = options;
+  // Most pushes set none of them: no object to build and count (once per push).
+  if (
+    batchId === undefined && !tracked && uniqueFor === undefined && uniqueUntil === undefined &&
+    expiresAt === undefined && expiresIn === undefined
+  ) return undefined;
+  const custom: Record<string, unknown> = {};
   if (batchId !== undefined) custom.bid = batchId;
   if (tracked) custom.track = 1;
   if (uniqueFor !== undefined) custom.unique_for = uniqueFor;

@@ -6,9 +6,9 @@
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-/** Two lower-case hex digits per byte. */
-export function toHex(bytes: Uint8Array): string {
+/** Two lower-case hex digits per byte (of `bytes[from..to)`, all by default). */
+export function toHex(bytes: Uint8Array, from = 0, to = bytes.length): string {
   let hex = "";
-  for (const byte of bytes) hex += HEX[byte];
+  for (let i = from; i < to; i++) hex += HEX[bytes[i]!];
   return hex;
 }
