@@ -11,6 +11,7 @@ import { faktoryBinary, type FaktoryServer, startFaktory } from "../../tests/har
 import { bin, cacheBin, capture, err, loadAverage, out } from "../shared.ts";
 import {
   goBin,
+  machineCpu,
   median,
   NODE_LIB_DIR,
   prepare,
@@ -134,10 +135,21 @@ async function measureOnce(
   await setup();
   await new Promise((r) => setTimeout(r, 200)); // let the server settle after the preload
   try {
+    const busy0 = await machineCpu();
+    const t0 = performance.now();
     const before = await serverCpu(serverDirs);
     const m = await runClient(command, url, Math.max(60_000, jobs * 5));
     const after = await serverCpu(serverDirs);
-    if (before !== undefined && after !== undefined) m.serverCpu = round(after - before, 2);
+    const seconds = (performance.now() - t0) / 1000;
+    const busy1 = await machineCpu();
+    const server = before !== undefined && after !== undefined ? after - before : undefined;
+    if (server !== undefined) m.serverCpu = round(server, 2);
+    if (busy0 !== undefined && busy1 !== undefined && server !== undefined) {
+      // What else kept the cores busy meanwhile (other processes, this bench): the
+      // client's CPU per job moves with it, so a figure taken beside other load is suspect.
+      const other = busy1 - busy0 - (m.cpuProcess ?? 0) - server;
+      m.otherCores = round(Math.max(0, other) / seconds, 2);
+    }
     return m;
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);

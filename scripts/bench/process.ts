@@ -201,3 +201,18 @@ export async function serverCpu(serverDirs: readonly string[]): Promise<number |
   }
   return ticks / 100; // USER_HZ
 }
+
+/**
+ * CPU seconds the whole machine has been busy (all cores, from the first line
+ * of /proc/stat: all but idle and iowait), or undefined elsewhere.
+ */
+export async function machineCpu(): Promise<number | undefined> {
+  try {
+    const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0]!;
+    const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.split(/\s+/).slice(1)
+      .map(Number);
+    return (user! + nice! + system! + irq! + softirq! + steal!) / 100; // USER_HZ
+  } catch {
+    return undefined;
+  }
+}

@@ -18,6 +18,9 @@ import {
 import type { Spread, Summary, Target } from "./summary.ts";
 import { methodNotes } from "./notes.ts";
 
+/** Other load (cores) above which a run is not taken on a quiet machine. */
+const OTHER_LOAD_LIMIT = 0.1;
+
 /** The clients of a run, in the usual order. */
 const clientsOf = (results: Results) => CLIENT_IDS.filter((id) => id in results.clients);
 
@@ -78,6 +81,21 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
       `faktory-worker ${versions["faktory-worker"]}; client and server share the machine.`,
     "",
   );
+  const other = results.runs.map((r) => r.otherCores).filter((x) => typeof x === "number");
+  if (other.length > 0) {
+    const sorted = other.sort((a, b) => a - b);
+    const mid = sorted[Math.floor(sorted.length / 2)]!;
+    lines.push(
+      `Other load during the runs (cores busy with neither the client nor the server): median ${
+        mid.toFixed(2)
+      }, max ${sorted.at(-1)!.toFixed(2)}${
+        mid > OTHER_LOAD_LIMIT
+          ? ` — **not a quiet machine**: above ${OTHER_LOAD_LIMIT}, CPU per job and its ratios move by tens of percent`
+          : ""
+      }.`,
+      "",
+    );
+  }
   lines.push(
     `Sizes: push ${SIZE.push} jobs (PUSHB x 100: ${SIZE.push * 2}, x 1000: ${
       SIZE.push * 5

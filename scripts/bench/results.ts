@@ -158,6 +158,8 @@ export interface Measured {
   wallProcess?: number;
   peakRssKb?: number;
   ms?: number[];
+  /** Cores kept busy by anything but the client and the server during the run. */
+  otherCores?: number;
   /** Password hash iterations of each connection (connect). */
   iters?: number[];
   /** The floor's hash chain alone, ms per connection (connect). */

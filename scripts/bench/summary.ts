@@ -196,7 +196,7 @@ function targetsOf(results: Results, summary: Summary): Target[] {
         1.1,
       );
       const peak = summary[`rss-${large}`]?.[id]?.peakRssMb;
-      const note = large < 1_000_000 ? " (the target is at 1,000,000: --long)" : "";
+      const note = results.long ? "" : " (the target is at 1,000,000 jobs: --long)";
       if (peak !== undefined) {
         targets.push({
           target: `rss: peak RSS MiB at ${large.toLocaleString("en-US")} jobs${note}`,
