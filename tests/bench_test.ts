@@ -69,3 +69,25 @@ test("deno task bench --quick runs every client and writes its results", async (
     fs.rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("the floor's RESP reader takes replies split anywhere (test double: replies cut at every byte)", async () => {
+  const { RawConn, ServerError } = await import("../scripts/bench/floor_socket.mjs");
+  const wire = '+HI {"v":2}\r\n$-1\r\n$12\r\n{"jid":"ab"}\r\n:42\r\n-ERR nope\r\n$0\r\n\r\n+OK\r\n';
+  const expected = ['HI {"v":2}', null, '{"jid":"ab"}', 42, "ERR nope", "", "OK"];
+  const bytes = new TextEncoder().encode(wire);
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const conn = new RawConn({ write: () => {}, close: () => {} });
+    conn.received(bytes.slice(0, cut));
+    conn.received(bytes.slice(cut));
+    const got: unknown[] = [];
+    for (let i = 0; i < expected.length; i++) {
+      got.push(
+        await conn.reply().catch((e: unknown) => {
+          assert.ok(e instanceof ServerError);
+          return e.message;
+        }),
+      );
+    }
+    assert.deepEqual(got, expected, `cut at byte ${cut}`);
+  }
+});
