@@ -11,9 +11,16 @@
  *            (github.com/contribsys/faktory/test/load `30000 10`: 10 threads,
  *            half pushing, half fetching and ACKing, 5 queues, 1 % FAILed);
  *            the Go figure is that very program, the others reproduce it
- *   connect  connect + HELLO against a password-protected server
+ *   connect  connect + HELLO against a password-protected server; the floor
+ *            times the Web Crypto hash chain alone
+ *   first-job  time from `new Worker` to the first handler call, password,
+ *            concurrency 10, a job already waiting
  *   rss      peak RSS, and live heap after a forced GC, of a worker draining
- *            10,000 and 100,000 jobs (a leak check)
+ *            10,000 and 100,000 jobs (and 1,000,000 with --long)
+ *
+ * The floor clients (scripts/bench/floor.mjs) do each scenario with no
+ * library, over the runtime's own socket: the library's overhead is its
+ * ratio to them.
  *
  * Every client run is its own process (scripts/bench/*.mjs, the Go programs),
  * wrapped in /usr/bin/time for its process CPU and peak RSS; the runners also
@@ -29,11 +36,13 @@
  *
  * Usage: deno task bench [-- options]
  *   --quick                small sizes, no RSS check: a smoke test (~1 min)
- *   --rss-check            only the RSS check (10,000 vs 100,000 jobs)
+ *   --rss-check            only the memory check (10,000 and 100,000 jobs)
+ *   --long                 only the memory check, up to 1,000,000 jobs (~10 min)
  *   --repeat N             run each measurement N times, report the median (default 1)
- *   --clients a,b          only these clients: ours-deno, ours-bun, ours-node, go, faktory-worker
+ *   --clients a,b          only these clients: ours-deno, ours-bun, ours-node, floor-deno,
+ *                          floor-bun, floor-node, go, faktory-worker
  *   --scenarios a,b        only these: push-seq, push-conc, pushb-100, pushb-1000,
- *                          drain-1, drain-10, drain-50, mixed, connect, rss
+ *                          drain-1, drain-10, drain-50, mixed, connect, first-job, rss
  *   --out DIR              where to write the results
  *   --from FILE            render FILE (an earlier results.json) again, measure nothing
  *   --skip-build           reuse the last compile for Node (build/bench-npm/, from
@@ -44,10 +53,11 @@
 
 import { bin, err, out, parseCommandLine, root, usageError } from "./shared.ts";
 import { measure } from "./bench/measure.ts";
-import { renderMarkdown, renderSvg, summarize } from "./bench/render.ts";
+import { renderMarkdown, renderSvg } from "./bench/render.ts";
+import { summarize } from "./bench/summary.ts";
 import { CLIENT_IDS, type Results, SCENARIO_IDS } from "./bench/results.ts";
 
-const usage = `usage: deno task bench [--quick] [--rss-check] [--repeat N] [--clients a,b]
+const usage = `usage: deno task bench [--quick] [--rss-check] [--long] [--repeat N] [--clients a,b]
                        [--scenarios a,b] [--out DIR] [--skip-build] [--from FILE]`;
 
 const fail = (message: string) => usageError(usage, message);
@@ -56,6 +66,7 @@ const { values: opts } = parseCommandLine(usage, {
   options: {
     quick: { type: "boolean", default: false },
     "rss-check": { type: "boolean", default: false },
+    long: { type: "boolean", default: false },
     repeat: { type: "string", default: "1" },
     clients: { type: "string", default: "" },
     scenarios: { type: "string", default: "" },
@@ -84,6 +95,7 @@ const results: Results = opts.from !== undefined
     clients: names(opts.clients, CLIENT_IDS),
     scenarios: names(opts.scenarios, SCENARIO_IDS),
     rssOnly: opts["rss-check"],
+    long: opts.long,
     skipBuild: opts["skip-build"],
     command: `deno task bench${Deno.args.length ? ` ${Deno.args.join(" ")}` : ""}`,
   });

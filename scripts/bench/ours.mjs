@@ -18,6 +18,10 @@
  *              reproduced with Client: half the "threads" push, half fetch and
  *              ACK (1 % FAIL), over five queues, one connection each
  *   connect    {count}               sequential connect + HELLO + close, each timed
+ *              (`ms`), with its hash iterations (`iters`, by counting digests)
+ *   first-job  {count, concurrency}  time to first job: a job waits in "default",
+ *              then a Worker is made and run; `ms` from `new Worker` to the
+ *              handler's call, `count` times (one Worker after another)
  *
  * Prints one JSON line: {jobs, seconds, cpu, peakRssKb, ...}.
  *
@@ -168,18 +172,56 @@ switch (mode) {
   }
   case "connect": {
     const ms = [];
+    const iters = [];
+    // Counts digests (= the server's iterations), for the floor's per-iteration cost:
+    // one extra call per digest, negligible beside the digest itself.
+    const subtle = crypto.subtle;
+    const digest = subtle.digest.bind(subtle);
+    let digests = 0;
+    subtle.digest = (...a) => (digests++, digest(...a));
     report(
       await measure(async (extra) => {
         for (let i = 0; i < options.count; i++) {
+          digests = 0;
           const t0 = performance.now();
           const client = await Client.connect({ logger: silentLogger });
           ms.push(performance.now() - t0);
+          iters.push(digests);
           await client.close();
+        }
+        Object.assign(extra, { ms, iters });
+        return 0;
+      }),
+    );
+    break;
+  }
+  case "first-job": {
+    const ms = [];
+    const client = await Client.connect({ logger: silentLogger });
+    report(
+      await measure(async (extra) => {
+        for (let i = 0; i < options.count; i++) {
+          await client.flush();
+          await client.push({ jid: randomJid(), jobtype: "SomeJob", args: ARGS });
+          let called;
+          const first = new Promise((resolve) => (called = resolve));
+          const t0 = performance.now();
+          const worker = new Worker({
+            queues: ["default"],
+            concurrency: options.concurrency,
+            logger: silentLogger,
+          });
+          worker.register("SomeJob", () => called(performance.now() - t0));
+          const running = worker.run();
+          ms.push(await first);
+          await worker.stop();
+          await running;
         }
         extra.ms = ms;
         return 0;
       }),
     );
+    await client.close();
     break;
   }
   default:

@@ -1,7 +1,7 @@
 /**
- * The rendering half of `deno task bench`: from the runs in results.json, the
- * per-cell summary (medians), the targets' ratios, the Markdown report and
- * the SVG chart. `deno task bench --from FILE` renders an earlier run again.
+ * The rendering half of `deno task bench`: the Markdown report and the SVG
+ * chart, from results.json and its summary (scripts/bench/summary.ts).
+ * `deno task bench --from FILE` renders an earlier run again.
  *
  * @module
  */
@@ -11,192 +11,29 @@ import {
   CLIENT_STYLE,
   type ClientId,
   type Results,
+  RUNTIMES,
   type ScenarioId,
   scenarios as allScenarios,
-  SEMI_SPACE_CAP,
 } from "./results.ts";
+import type { Spread, Summary, Target } from "./summary.ts";
+import { methodNotes } from "./notes.ts";
 
-/** The figures of one scenario and client, over its repetitions. */
-export interface Cell {
-  jobsPerSec?: number;
-  cpuPer10k?: number;
-  cpuSource?: "phase" | "process";
-  /** Faktory + Redis CPU seconds per 10,000 jobs over the client's whole run. */
-  serverCpuPer10k?: number;
-  /** That CPU over the measured phase's seconds: 2 is both cores of this machine. */
-  serverCores?: number;
-  peakRssMb?: number;
-  /** JavaScript heap in use after a forced full GC at the end (drain runs of this library). */
-  liveHeapMb?: number;
-  connectMs?: { median: number; min: number; max: number };
-  runs: number;
-}
-
-/** Scenario -> client -> its figures. */
-export type Summary = Record<string, Partial<Record<ClientId, Cell>>>;
-
-/** A ratio the library is held to, and whether this run meets it. */
-export interface Target {
-  target: string;
-  client: ClientId;
-  value: number;
-  required: string;
-  holds: boolean;
-}
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-/** Medians per scenario and client, and the targets' ratios. */
-export function summarize(results: Results): { summary: Summary; targets: Target[] } {
-  const { runs } = results;
-  const SIZE = results.sizes;
-  const ourRuntimes = CLIENT_IDS.filter((id) => id.startsWith("ours-") && id in results.clients)
-    .map((id) => ({ id }));
-  const summary: Record<string, Partial<Record<ClientId, Cell>>> = {};
-  for (const scenario of [...new Set(runs.map((r) => r.scenario))]) {
-    summary[scenario] = {};
-    for (const client of CLIENT_IDS) {
-      const mine = runs.filter((r) => r.scenario === scenario && r.client === client);
-      if (mine.length === 0) continue;
-      const cell: Cell = { runs: mine.length };
-      const phase = mine.every((r) => r.cpu !== undefined);
-      if (mine[0]!.jobs > 0) {
-        cell.jobsPerSec = round(median(mine.map((r) => r.jobsPerSec!)), 0);
-        cell.cpuPer10k = round(
-          median(mine.map((r) => ((phase ? r.cpu! : r.cpuProcess!) / r.jobs) * 10_000)),
-          3,
-        );
-        cell.cpuSource = phase ? "phase" : "process";
-        if (mine.every((r) => typeof r.serverCpu === "number")) {
-          const server = mine.map((r) => r.serverCpu as number);
-          cell.serverCpuPer10k = round(
-            median(server.map((c, i) => (c / mine[i]!.jobs) * 10_000)),
-            3,
-          );
-          cell.serverCores = round(median(server.map((c, i) => c / mine[i]!.seconds)), 2);
-        }
-      }
-      cell.peakRssMb = round(median(mine.map((r) => (r.peakRssKb ?? 0) / 1024)), 1);
-      if (mine.every((r) => typeof r.liveHeapKb === "number")) {
-        cell.liveHeapMb = round(median(mine.map((r) => (r.liveHeapKb as number) / 1024)), 1);
-      }
-      const ms = mine.flatMap((r) => r.ms ?? []);
-      if (ms.length > 0) {
-        cell.connectMs = {
-          median: round(median(ms), 1),
-          min: round(Math.min(...ms), 1),
-          max: round(Math.max(...ms), 1),
-        };
-      }
-      summary[scenario]![client] = cell;
-    }
-  }
-
-  const targets: Target[] = [];
-  const cell = (s: string, c: ClientId) => summary[s]?.[c];
-  for (const c of ourRuntimes) {
-    const id = c.id;
-    for (const s of ["drain-10", "drain-50"]) {
-      const mine = cell(s, id)?.jobsPerSec;
-      const fw = cell(s, "faktory-worker")?.jobsPerSec;
-      const go = cell(s, "go")?.jobsPerSec;
-      if (mine && fw) {
-        const v = round(mine / fw, 2);
-        targets.push({
-          target: `${s}: jobs/s vs faktory-worker`,
-          client: id,
-          value: v,
-          required: ">= 1.5",
-          holds: v >= 1.5,
-        });
-      }
-      if (mine && go) {
-        const v = round(mine / go, 2);
-        targets.push({
-          target: `${s}: jobs/s vs Go`,
-          client: id,
-          value: v,
-          required: ">= 0.9",
-          holds: v >= 0.9,
-        });
-      }
-    }
-    const mixed = cell("mixed", id)?.jobsPerSec;
-    const goMixed = cell("mixed", "go")?.jobsPerSec;
-    if (mixed && goMixed) {
-      const v = round(mixed / goMixed, 2);
-      targets.push({
-        target: "mixed: jobs/s vs Go",
-        client: id,
-        value: v,
-        required: ">= 0.9",
-        holds: v >= 0.9,
-      });
-    }
-    const seq = cell("push-seq", id)?.jobsPerSec;
-    const bulk = cell("pushb-1000", id)?.jobsPerSec;
-    if (seq && bulk) {
-      const v = round(bulk / seq, 1);
-      targets.push({
-        target: "PUSHB x 1000 vs sequential PUSH",
-        client: id,
-        value: v,
-        required: ">= 10",
-        holds: v >= 10,
-      });
-    }
-    for (const s of ["drain-10", "drain-50", "mixed"]) {
-      const mine = cell(s, id)?.cpuPer10k;
-      const go = cell(s, "go")?.cpuPer10k;
-      if (mine && go) {
-        const v = round(mine / go, 2);
-        targets.push({
-          target: `${s}: CPU per job vs Go`,
-          client: id,
-          value: v,
-          required: "<= 2",
-          holds: v <= 2,
-        });
-      }
-    }
-    for (const [prefix, how] of [["rss", ""], ["rss-capped", `, run with ${SEMI_SPACE_CAP}`]]) {
-      const small = cell(`${prefix}-${SIZE.rssSmall}`, id)?.peakRssMb;
-      const large = cell(`${prefix}-${SIZE.rssLarge}`, id)?.peakRssMb;
-      if (small && large) {
-        const v = round(large / small, 3);
-        targets.push({
-          target: `peak RSS, ${SIZE.rssLarge} vs ${SIZE.rssSmall} jobs${how}`,
-          client: id,
-          value: v,
-          required: "<= 1.10",
-          holds: v <= 1.1,
-        });
-      }
-    }
-    const liveSmall = cell(`rss-${SIZE.rssSmall}`, id)?.liveHeapMb;
-    const liveLarge = cell(`rss-${SIZE.rssLarge}`, id)?.liveHeapMb;
-    if (liveSmall && liveLarge) {
-      const v = round(liveLarge / liveSmall, 3);
-      targets.push({
-        target: `(leak check) live heap after GC, ${SIZE.rssLarge} vs ${SIZE.rssSmall} jobs`,
-        client: id,
-        value: v,
-        required: "<= 1.10",
-        holds: v <= 1.1,
-      });
-    }
-  }
-
-  return { summary, targets };
-}
+/** Other load (cores) above which a run is not taken on a quiet machine. */
+const OTHER_LOAD_LIMIT = 0.1;
 
 /** The clients of a run, in the usual order. */
 const clientsOf = (results: Results) => CLIENT_IDS.filter((id) => id in results.clients);
+
+const fmt = (n: number, digits: number) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** `median (min-max)`, or the median alone for a single run. */
+const showSpread = (x: Spread | undefined, digits: number) =>
+  x === undefined
+    ? undefined
+    : x.min === x.max
+    ? fmt(x.median, digits)
+    : `${fmt(x.median, digits)} (${fmt(x.min, digits)}-${fmt(x.max, digits)})`;
 
 /** The Markdown report: every table, the targets, the failed runs. */
 export function renderMarkdown(results: Results, summary: Summary, targets: Target[]): string {
@@ -205,6 +42,7 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
   const SIZE = results.sizes;
   const SCENARIOS = allScenarios(SIZE);
   const shown = clientsOf(results);
+  const runtimes = RUNTIMES.filter((r) => r.ours in results.clients);
   const label = (id: ClientId) => CLIENT_STYLE[id].label;
   const lines: string[] = [];
   const table = (
@@ -212,66 +50,98 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
     rows: string[],
     value: (s: string, c: ClientId) => string | undefined,
     rowTitle = (s: string) => results.scenarios[s as ScenarioId] ?? s,
+    columns: readonly ClientId[] = shown,
+    heading = (c: ClientId) => label(c),
   ) => {
-    const present = rows.filter((s) => shown.some((c) => value(s, c) !== undefined));
+    const present = rows.filter((s) => columns.some((c) => value(s, c) !== undefined));
     if (present.length === 0) return;
     lines.push(`### ${title}`, "");
-    lines.push(`| | ${shown.map(label).join(" | ")} |`);
-    lines.push(`|---|${shown.map(() => "---:").join("|")}|`);
+    lines.push(`| | ${columns.map(heading).join(" | ")} |`);
+    lines.push(`|---|${columns.map(() => "---:").join("|")}|`);
     for (const s of present) {
-      lines.push(`| ${rowTitle(s)} | ${shown.map((c) => value(s, c) ?? "–").join(" | ")} |`);
+      lines.push(`| ${rowTitle(s)} | ${columns.map((c) => value(s, c) ?? "–").join(" | ")} |`);
     }
     lines.push("");
   };
   lines.push(`## Benchmark results${quick ? " (quick run: small sizes, not comparable)" : ""}`, "");
   lines.push(
-    `\`${command}\`, ${results.date}; ${results.machine.cpus} CPUs (${
-      results.machine.model ?? "?"
-    }),`,
+    `\`${command}\`, ${results.date}${
+      results.minutes === undefined ? "" : ` (took ${results.minutes} min)`
+    }; ${results.machine.cpus} CPUs (${results.machine.model ?? "?"}),`,
   );
-  lines.push(`load average ${loadBefore} before, ${loadAfter} after; median of ${repeat} run(s).`);
   lines.push(
-    `Deno ${
+    `load average ${loadBefore} before, ${loadAfter} after; ${
+      repeat > 1 ? `median (min-max) of ${repeat} runs` : "one run"
+    } per figure.`,
+  );
+  lines.push(
+    `Server: **${versions.faktory}**. Deno ${
       versions.deno?.replace(/^deno /, "")
     }, Bun ${versions.bun}, Node ${versions.node}, ${versions.go}, ` +
-      `faktory-worker ${
-        versions["faktory-worker"]
-      }, ${versions.faktory}; client and server share the machine.`,
+      `faktory-worker ${versions["faktory-worker"]}; client and server share the machine.`,
     "",
   );
+  const other = results.runs.map((r) => r.otherCores).filter((x) => typeof x === "number");
+  if (other.length > 0) {
+    const sorted = other.sort((a, b) => a - b);
+    const mid = sorted[Math.floor(sorted.length / 2)]!;
+    lines.push(
+      `Other load during the runs (cores busy with neither the client nor the server): median ${
+        mid.toFixed(2)
+      }, max ${sorted.at(-1)!.toFixed(2)}${
+        mid > OTHER_LOAD_LIMIT
+          ? ` — **not a quiet machine**: above ${OTHER_LOAD_LIMIT}, CPU per job and its ratios move by tens of percent`
+          : ""
+      }.`,
+      "",
+    );
+  }
   lines.push(
     `Sizes: push ${SIZE.push} jobs (PUSHB x 100: ${SIZE.push * 2}, x 1000: ${
       SIZE.push * 5
     }); drain ${SIZE.drain} ` +
       `preloaded jobs; mixed \`${SIZE.mixed} 10\`; connect ${SIZE.connect} sequential connections.`,
     "",
-    "How each client runs them: *PUSH, 50 concurrent*: this library's Producer (a pool of 4",
-    "pipelined connections), Go 50 goroutines with a connection each (its client does not",
-    "pipeline), faktory-worker its Client's pool (20). *PUSHB*: one command at a time on one",
-    "connection. *drain*: this library's Worker (defaults: `fetchers` = concurrency up to 16; a",
-    "finished job's ACK goes ahead of its fetcher's next FETCH in one write when that fetcher is",
-    "waiting, else over as many ACK connections), Go one goroutine and connection per slot doing",
-    "FETCH then ACK (the",
-    "load tester's poppers), faktory-worker its Worker (pool of concurrency + 2); timed from the",
-    "first job (Go: from connected) to the last confirmed ACK. *mixed*: each thread a client of its",
-    "own, as in the load tester.",
-    "",
+    ...methodNotes(),
   );
-  const jobScenarios = SCENARIOS.filter((s) => s.mode !== "connect").map((s) => s.id);
-  table("Throughput (jobs/s, higher is better)", jobScenarios, (s, c) => {
-    const v = summary[s]?.[c]?.jobsPerSec;
-    return v === undefined ? undefined : v.toLocaleString("en-US");
-  });
+  const jobScenarios = SCENARIOS.filter((s) => s.jobs > 0).map((s) => s.id);
+  table(
+    "Throughput (jobs/s, higher is better)",
+    jobScenarios,
+    (s, c) => showSpread(summary[s]?.[c]?.jobsPerSec, 0),
+  );
   table("Client CPU seconds per 10,000 jobs (lower is better)", jobScenarios, (s, c) => {
     const x = summary[s]?.[c];
-    return x?.cpuPer10k === undefined
-      ? undefined
-      : `${x.cpuPer10k.toFixed(2)}${x.cpuSource === "process" ? "*" : ""}`;
+    const text = showSpread(x?.cpuPer10k, 2);
+    return text === undefined ? undefined : `${text}${x?.cpuSource === "process" ? "*" : ""}`;
   });
   lines.push(
     "CPU is user + system time of the client process (all its threads) during the measured phase;",
     "`*` = whole process (the load tester cannot be instrumented; its start-up costs a few ms).",
     "",
+  );
+  const ratioCell = (s: string, c: ClientId, base: ClientId) => {
+    const x = summary[s]?.[c], y = summary[s]?.[base];
+    const r = (a?: number, b?: number) => (a && b ? (a / b).toFixed(2) : "–");
+    if (!x?.jobsPerSec || !y?.jobsPerSec) return undefined;
+    return `${r(x.jobsPerSec.median, y.jobsPerSec.median)} · ${
+      r(x.cpuPer10k?.median, y.cpuPer10k?.median)
+    }`;
+  };
+  table(
+    "The library against its runtime's floor: jobs/s ratio · CPU per job ratio (medians)",
+    jobScenarios,
+    (s, c) => ratioCell(s, c, RUNTIMES.find((r) => r.ours === c)!.floor),
+    undefined,
+    runtimes.map((r) => r.ours),
+    (c) => RUNTIMES.find((r) => r.ours === c)!.name,
+  );
+  table(
+    "Against Go: jobs/s ratio · CPU per job ratio (medians)",
+    jobScenarios,
+    (s, c) => ratioCell(s, c, "go"),
+    undefined,
+    shown.filter((c) => c !== "go"),
   );
   table(
     "Server CPU (Faktory + Redis) seconds per 10,000 jobs, and cores busy (where the time goes)",
@@ -286,8 +156,7 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
   lines.push(
     "Measured from /proc over the client's whole run, divided by the jobs; in brackets that CPU",
     "over the measured phase's seconds (the server idles while a client starts and stops), i.e.",
-    "how many cores the server kept busy. PUSHB stays under one: the server pushes a bulk's jobs",
-    "one Redis round trip after another on one goroutine (Faktory server/commands.go, `pushBulk`).",
+    "how many cores the server kept busy.",
     "",
   );
   table("Peak RSS of the client process (MiB)", jobScenarios, (s, c) => {
@@ -295,59 +164,64 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
     return v === undefined ? undefined : v.toFixed(0);
   });
   table(
-    "Connect + HELLO against a password-protected server (ms per connection: median, min-max)",
-    ["connect"],
+    "Password connect + HELLO (ms per connection: median (min-max))",
+    ["connect", "hash", "per1000", "first-job"],
     (s, c) => {
-      const x = summary[s]?.[c]?.connectMs;
-      return x === undefined ? undefined : `${x.median} (${x.min}-${x.max})`;
+      const x = s === "first-job" ? summary["first-job"]?.[c] : summary.connect?.[c];
+      if (s === "hash") return showSpread(x?.hashMs, 1);
+      if (s === "per1000") return showSpread(x?.msPer1000Iters, 2);
+      return showSpread(x?.ms, 1);
     },
+    (s) =>
+      ({
+        connect: "connect + HELLO",
+        hash: "the Web Crypto hash chain alone (the floor)",
+        per1000: "connect + HELLO (floor: hash chain) per 1000 iterations",
+        "first-job": "time to first job, worker at concurrency 10",
+      })[s] ?? s,
   );
-  const rssRows = ["rss", "rss-capped"].flatMap((p) =>
-    [SIZE.rssSmall, SIZE.rssLarge].map((n) => `${p}-${n}`)
+  lines.push(
+    "Faktory asks for 4000-8095 SHA-256 iterations, a new draw per connection, so the",
+    "handshake is compared with the chain per 1000 iterations (the library's iterations are",
+    "counted by wrapping crypto.subtle.digest). Time to first job: from `new Worker` to the",
+    "handler's call, a job already waiting, against the password-protected server.",
+    "",
   );
+  const rssRows = [SIZE.rssSmall, SIZE.rssLarge, SIZE.rssLong].map((n) => `rss-${n}`);
   table(
-    "RSS check: a worker draining N jobs at concurrency 10: peak RSS MiB / live heap after GC MiB (jobs/s)",
+    "Memory: a worker draining N jobs at concurrency 10: peak RSS MiB / live heap after GC MiB (jobs/s)",
     rssRows,
     (s, c) => {
       const x = summary[s]?.[c];
       return x?.peakRssMb === undefined
         ? undefined
-        : `${x.peakRssMb} / ${x.liveHeapMb ?? "–"} (${x.jobsPerSec} jobs/s)`;
+        : `${x.peakRssMb} / ${x.liveHeapMb ?? "–"} (${x.jobsPerSec?.median} jobs/s)`;
     },
-    (s) =>
-      `${Number(s.slice(s.lastIndexOf("-") + 1)).toLocaleString("en-US")} jobs${
-        s.startsWith("rss-capped") ? `, ${SEMI_SPACE_CAP}` : ""
-      }`,
+    (s) => `${Number(s.slice(s.lastIndexOf("-") + 1)).toLocaleString("en-US")} jobs`,
+    runtimes.map((r) => r.ours),
   );
   if (targets.length > 0) {
+    const rows = [...new Set(targets.map((t) => t.target))];
+    const columns = runtimes.map((r) => r.ours);
     lines.push(
-      "### Targets (ratios from this run)",
+      "### Targets (issue 17; ratios of this run's medians)",
       "",
-      "| target | client | value | required | holds |",
-      "|---|---|---:|---|---|",
+      `| target | required | ${columns.map((c) => label(c)).join(" | ")} |`,
+      `|---|---|${columns.map(() => "---:").join("|")}|`,
     );
-    for (const t of targets) {
-      lines.push(
-        `| ${t.target} | ${label(t.client)} | ${t.value} | ${t.required} | ${
-          t.holds ? "yes" : "**no**"
-        } |`,
-      );
+    for (const row of rows) {
+      const mine = targets.filter((t) => t.target === row);
+      const cells = columns.map((c) => {
+        const t = mine.find((x) => x.client === c);
+        if (t === undefined) return "–";
+        const value = t.value.toFixed(t.required.includes("<") && t.value >= 10 ? 0 : 2);
+        return t.holds === undefined ? value : `${value} ${t.holds ? "yes" : "**no**"}`;
+      });
+      lines.push(`| ${row} | ${mine[0]!.required} | ${cells.join(" | ")} |`);
     }
-    lines.push("");
-    const ratio = (a: string, b: string, ca: ClientId, cb: ClientId) => {
-      const x = summary[a]?.[ca]?.jobsPerSec, y = summary[b]?.[cb]?.jobsPerSec;
-      return x && y ? (x / y).toFixed(2) : "–";
-    };
-    if (summary["push-seq"]?.go || summary["drain-10"]?.go) {
-      lines.push(
-        `For reference: the Go client's PUSHB x 1000 / sequential PUSH = ${
-          ratio("pushb-1000", "push-seq", "go", "go")
-        }; faktory-worker / Go at drain concurrency 10 = ${
-          ratio("drain-10", "drain-10", "faktory-worker", "go")
-        }, at 50 = ${ratio("drain-50", "drain-50", "faktory-worker", "go")}.`,
-        "",
-      );
-    }
+    const held = targets.filter((t) => t.holds === true).length;
+    const judged = targets.filter((t) => t.holds !== undefined).length;
+    lines.push("", `${held} of ${judged} target rows hold.`, "");
   }
   if (failures.length > 0) {
     lines.push("### Failed runs", "");
@@ -363,9 +237,9 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
 export function renderSvg(results: Results, summary: Summary): string {
   const { quick } = results;
   const SCENARIOS = allScenarios(results.sizes);
-  const panels = SCENARIOS.filter((s) => s.mode !== "connect" && summary[s.id]);
+  const panels = SCENARIOS.filter((s) => s.jobs > 0 && summary[s.id]);
   const shown = clientsOf(results).filter((id) =>
-    panels.some((p) => summary[p.id]?.[id]?.jobsPerSec)
+    panels.some((p) => summary[p.id]?.[id]?.jobsPerSec?.median)
   )
     .map((id) => ({ id, ...CLIENT_STYLE[id] }));
   const cols = 2, panelW = 460, barH = 18, gap = 6, labelW = 0;
@@ -392,7 +266,7 @@ export function renderSvg(results: Results, summary: Summary): string {
   panels.forEach((p, i) => {
     const x0 = 10 + (i % cols) * panelW;
     const y0 = legendH + Math.floor(i / cols) * (panelH + 10);
-    const values = shown.map((c) => summary[p.id]?.[c.id]?.jobsPerSec ?? 0);
+    const values = shown.map((c) => summary[p.id]?.[c.id]?.jobsPerSec?.median ?? 0);
     const max = Math.max(...values, 1);
     const barMax = panelW - 30 - labelW - 80;
     parts.push(

@@ -5,14 +5,39 @@
  * @module
  */
 
-export const CLIENT_IDS = ["ours-deno", "ours-bun", "ours-node", "go", "faktory-worker"] as const;
+export const CLIENT_IDS = [
+  "ours-deno",
+  "ours-bun",
+  "ours-node",
+  "floor-deno",
+  "floor-bun",
+  "floor-node",
+  "go",
+  "faktory-worker",
+] as const;
 export type ClientId = typeof CLIENT_IDS[number];
+
+/** This library's runs, and the floor (scripts/bench/floor.mjs) of each runtime. */
+export const RUNTIMES = [
+  { ours: "ours-deno", floor: "floor-deno", name: "Deno" },
+  { ours: "ours-bun", floor: "floor-bun", name: "Bun" },
+  { ours: "ours-node", floor: "floor-node", name: "Node" },
+] as const satisfies readonly { ours: ClientId; floor: ClientId; name: string }[];
+
+/**
+ * Connections of the floor's PUSH, 50 concurrent: those of the library's
+ * default Producer pool (src/producer.ts), so that both run one topology.
+ */
+export const FLOOR_PUSH_CONNECTIONS = 4;
 
 /** How each client is named and drawn. */
 export const CLIENT_STYLE: Record<ClientId, { readonly label: string; readonly color: string }> = {
   "ours-deno": { label: "faktory-ts, Deno", color: "#2a7ab0" },
   "ours-bun": { label: "faktory-ts, Bun", color: "#e0a030" },
   "ours-node": { label: "faktory-ts, Node (npm build)", color: "#3c9a50" },
+  "floor-deno": { label: "floor, Deno", color: "#8fbfdf" },
+  "floor-bun": { label: "floor, Bun", color: "#f0d090" },
+  "floor-node": { label: "floor, Node", color: "#9fd4a8" },
   "go": { label: "Go reference client", color: "#555555" },
   "faktory-worker": { label: "faktory-worker (npm), Node", color: "#b04a4a" },
 };
@@ -27,6 +52,7 @@ export const SCENARIO_IDS = [
   "drain-50",
   "mixed",
   "connect",
+  "first-job",
   "rss",
 ] as const;
 export type ScenarioId = typeof SCENARIO_IDS[number];
@@ -39,28 +65,41 @@ export interface Sizes {
   readonly connect: number;
   readonly rssSmall: number;
   readonly rssLarge: number;
+  /** The --long memory run (1M jobs). */
+  readonly rssLong: number;
 }
 
 export function sizes(quick: boolean): Sizes {
   return quick
-    ? { push: 1_000, drain: 2_000, mixed: 3_000, connect: 2, rssSmall: 2_000, rssLarge: 10_000 }
+    ? {
+      push: 1_000,
+      drain: 2_000,
+      mixed: 3_000,
+      connect: 2,
+      rssSmall: 2_000,
+      rssLarge: 10_000,
+      rssLong: 20_000,
+    }
     : {
       push: 20_000,
       drain: 20_000,
       mixed: 30_000,
-      connect: 10,
+      connect: 20,
       rssSmall: 10_000,
       rssLarge: 100_000,
+      rssLong: 1_000_000,
     };
 }
 
 export interface Scenario {
   readonly id: ScenarioId;
   readonly title: string;
-  readonly mode: "push-seq" | "push-conc" | "pushb" | "drain" | "mixed" | "connect";
+  readonly mode: "push-seq" | "push-conc" | "pushb" | "drain" | "mixed" | "connect" | "first-job";
   readonly jobs: number;
   readonly concurrency?: number;
   readonly batch?: number;
+  /** Repetitions inside one process (first-job). */
+  readonly count?: number;
   /** Jobs pushed (PUSHB) into "default" before the client starts. */
   readonly preload?: number;
   readonly password?: boolean;
@@ -96,16 +135,17 @@ export function scenarios(size: Sizes): Scenario[] {
       concurrency: size.connect,
       password: true,
     },
+    {
+      id: "first-job",
+      title: "time to first job, password, concurrency 10",
+      mode: "first-job",
+      jobs: 0,
+      concurrency: 10,
+      count: Math.max(2, Math.round(size.connect / 4)),
+      password: true,
+    },
   ];
 }
-
-/**
- * V8 grows its young generation with the volume allocated (up to 16 MiB per
- * semi-space on Node, 32 MiB on Deno), so peak RSS rises over a long run
- * though the live heap stays flat. The RSS check runs once more with this
- * cap, the flag an operator would set, to show what it takes.
- */
-export const SEMI_SPACE_CAP = "--max-semi-space-size=4";
 
 /** What one client process measured. */
 export interface Measured {
@@ -118,6 +158,12 @@ export interface Measured {
   wallProcess?: number;
   peakRssKb?: number;
   ms?: number[];
+  /** Cores kept busy by anything but the client and the server during the run. */
+  otherCores?: number;
+  /** Password hash iterations of each connection (connect). */
+  iters?: number[];
+  /** The floor's hash chain alone, ms per connection (connect). */
+  hashMs?: number[];
   [key: string]: unknown;
 }
 
@@ -134,7 +180,11 @@ export interface Results {
   date: string;
   command: string;
   quick: boolean;
+  /** The memory run up to 1M jobs (--long). */
+  long?: boolean;
   repeat: number;
+  /** How long the run took, in minutes. */
+  minutes?: number;
   sizes: Sizes;
   machine: { cpus: number; model?: string | undefined; loadBefore: string; loadAfter: string };
   versions: Record<string, string>;
