@@ -23,7 +23,7 @@ export function methodNotes(): string[] {
     "_The floor_ (scripts/bench/floor.mjs) is each runtime with no library: the same commands",
     "over its own socket (Deno.connect, Bun.connect, node:net) with a minimal RESP reader, in",
     `the library's topology: ${FLOOR_PUSH_CONNECTIONS} pipelined connections shared by the 50`,
-    "concurrent pushers (the default Producer pool), one connection per drain slot writing each",
+    "concurrent pushers (what the default Producer's pool grows to), one connection per drain slot writing each",
     "ACK together with the slot's next FETCH, a connection per load-tester thread. It is what",
     "the library's own overhead is measured against.",
     "",

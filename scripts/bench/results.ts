@@ -25,10 +25,12 @@ export const RUNTIMES = [
 ] as const satisfies readonly { ours: ClientId; floor: ClientId; name: string }[];
 
 /**
- * Connections of the floor's PUSH, 50 concurrent: those of the library's
- * default Producer pool (src/producer.ts), so that both run one topology.
+ * Connections of the floor's PUSH, 50 concurrent: as many as the library's
+ * default Producer pool grows to under 50 callers (about 13: it adds one
+ * while calls queue 4 deep on every connection, src/producer.ts), so that
+ * both run one topology.
  */
-export const FLOOR_PUSH_CONNECTIONS = 4;
+export const FLOOR_PUSH_CONNECTIONS = 13;
 
 /** How each client is named and drawn. */
 export const CLIENT_STYLE: Record<ClientId, { readonly label: string; readonly color: string }> = {
