@@ -29,6 +29,9 @@ const FETCH_BLOCK_MS = 2_000;
 /** Opens a client on options resolved already (by a producer, pool or worker). */
 export let openClient: (config: ClientConfig, signal?: AbortSignal) => Promise<Client>;
 
+/** A client that connects at its first command: no handshake until one is needed. */
+export let lazyClient: (config: ClientConfig) => Client;
+
 /**
  * A connection to Faktory with a method per command. Concurrent calls are
  * written in order on the one connection and never interleave. When the
@@ -63,6 +66,7 @@ export class Client implements AsyncDisposable {
       await client.#link.connect(signal);
       return client;
     };
+    lazyClient = (config) => new Client(config);
   }
 
   /**

@@ -36,14 +36,39 @@ export interface ConnectionConfig {
 }
 
 /**
- * Password hashing through Web Crypto takes 0.1-0.8 s per handshake, and many
- * at once slow each other down past the server's 2 s HELLO deadline.
- * Handshakes that need a hash therefore take a slot first, before connecting,
- * so the server's clock starts only when hashing can. The slots are per
- * server: a slow or hostile server holds only its own, never those of
- * another; and a wait ends with its connect's deadline or signal.
+ * Password hashing through Web Crypto takes 10-200 ms per handshake (one
+ * awaited digest per iteration), and many at once slow each other down past
+ * the server's 2 s HELLO deadline. Handshakes that need a hash therefore
+ * take a slot first, before connecting, so the server's clock starts only
+ * when hashing can. The slots are per server: a slow or hostile server
+ * holds only its own, never those of another; and a wait ends with its
+ * connect's deadline or signal.
  */
-const hashSlots = new KeyedSlots(4);
+const hashSlots = new KeyedSlots(hashConcurrency(globalThis));
+
+/**
+ * How many chains to hash at once, by what runs the digests (not the
+ * `Runtime` adapter: a custom one hashes with its host's Web Crypto).
+ * Measured on 2 cores (build/hash_conc.mjs, 8 chains of 6000): Node's
+ * digests hop to its thread pool, and two or four chains at once finish all
+ * eight no sooner but make each 2-4x slower, so one at a time; on Deno two
+ * at once finish all eight ~30 % sooner at ~1.4x per chain, four at 2.5-3x
+ * per chain; Bun hashes a chain in ~10 ms, so the deadline is never close,
+ * and four overlap the network round trips of the handshakes they hold.
+ */
+export function hashConcurrency(global: object): number {
+  const g = global as {
+    Bun?: unknown;
+    Deno?: unknown;
+    navigator?: { userAgent?: string };
+    process?: { versions?: { node?: string } };
+  };
+  // workerd with nodejs_compat has a `process` too.
+  if (g.Bun !== undefined || g.navigator?.userAgent === "Cloudflare-Workers") return 4;
+  if (g.Deno !== undefined) return 2;
+  if (g.process?.versions?.node !== undefined) return 1;
+  return 4;
+}
 
 /** A handshaken socket, and the reader that holds what came after the `+OK`. */
 export interface Handshaken {
