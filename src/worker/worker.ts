@@ -17,7 +17,7 @@
  */
 
 import type { WorkerState } from "../beat.ts";
-import { type Client, openClient } from "../client.ts";
+import { type Client, connectClient, openClient } from "../client.ts";
 import { FaktoryError, WorkerStoppedError } from "../errors.ts";
 import {
   type HandlerRegistry,
@@ -228,10 +228,10 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
       // worker's entry (its wid) with the first connection that named it,
       // and the heartbeat's lives longest; the others only carry the wid.
       opened.push(heartbeat = await openClient(s.client, signal));
-      // The reporting pool connects at its first call: while the worker is
-      // not busy, reports ride on the fetchers' connections, and the pool
-      // grows (up to one per fetcher) only when they cannot. Pushes from
-      // handlers share it. No handshake is paid before it is needed.
+      // The reporting pool connects at its first call, or once the first
+      // fetcher has (below): while the worker is not busy, reports ride on
+      // the fetchers' connections, and the pool grows (up to one per
+      // fetcher) only when they cannot. Pushes from handlers share it.
       opened.push(pool = await Pool.connect(s.client, s.fetchers, 0, signal));
       unsubscribe = s.handleSignals ? this.#listenToSignals(runtime) : () => {};
       this.#pusher = producerOn(pool, s.defaults, s.pushMiddleware);
@@ -278,6 +278,11 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
     for (let i = 1; i < s.fetchers; i++) {
       this.#fetchers.push(new Fetcher(parts, this.#fetching.signal.aborted, first.opened));
     }
+    // Then the pool too, for the first reports; a failure is reported, and
+    // its next call connects again.
+    void first.opened.then(() => pool.use((c) => connectClient(c, stopping))).catch((e) => {
+      if (!stopping.aborted) events.error(e);
+    });
     const fetching = this.#fetchers.map((f) => f.run());
     const beating = beat(heartbeat, {
       client: s.client,
