@@ -1,5 +1,6 @@
 /**
- * A worker with a password starts on few handshakes: the heartbeat's and
+ * Password handshakes: one that cannot meet the server's HELLO deadline
+ * starts over. A worker with a password starts on few handshakes: the heartbeat's and
  * its first fetcher's. Its other connections open in the background, held
  * or refused here by a proxy in front of a real password-protected server,
  * so that the order is observed, not timed.
@@ -108,6 +109,23 @@ describe("a password-protected worker's start", () => {
       await running;
     }
     assert.ok(proxy.stats.cuts >= 1, "connections were refused");
+  });
+
+  test("a hash that would miss the server's 2 s HELLO deadline starts over on a new connection", async () => {
+    await using proxy = await startProxy(server);
+    // The first greeting comes after the server's deadline has passed: that
+    // connection cannot say HELLO in time, whatever the hash costs.
+    proxy.slow(2_100);
+    const connecting = Client.connect({ url: proxy.url, logger: silentLogger });
+    await until(() => proxy.stats.connections === 1, 5_000, "the first connect");
+    proxy.slow(0);
+    const late = await connecting;
+    try {
+      assert.equal(typeof (await late.info()).now, "string");
+      assert.equal(proxy.stats.connections, 2, "one connection given up, one handshaken");
+    } finally {
+      await late.close();
+    }
   });
 
   test("a wrong password: run rejects with the same AuthenticationError, no password shown", async () => {
