@@ -279,8 +279,9 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
       this.#fetchers.push(new Fetcher(parts, this.#fetching.signal.aborted, first.opened));
     }
     // Then the pool too, for the first reports; a failure is reported, and
-    // its next call connects again.
-    void first.opened.then(() => pool.use((c) => connectClient(c, stopping))).catch((e) => {
+    // its next call connects again. Not ended by a stop: the shutdown hook
+    // may push over it; closing the pool ends it.
+    void first.opened.then(() => pool.use((c) => connectClient(c))).catch((e) => {
       if (!stopping.aborted) events.error(e);
     });
     const fetching = this.#fetchers.map((f) => f.run());
