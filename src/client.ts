@@ -26,8 +26,10 @@ import { checkOptions, SEND_ARGUMENTS } from "./rules.ts";
 /** The server's fetch wait (~2 s) on top of the normal command timeout. */
 const FETCH_BLOCK_MS = 2_000;
 
-/** Opens a client on options resolved already (by a producer, pool or worker). */
+/** Clients on resolved options: connected first, or at the first command (or `connectClient`). */
 export let openClient: (config: ClientConfig, signal?: AbortSignal) => Promise<Client>;
+export let lazyClient: (config: ClientConfig) => Client;
+export let connectClient: (client: Client, signal?: AbortSignal) => Promise<Client>;
 
 /**
  * A connection to Faktory with a method per command. Concurrent calls are
@@ -58,11 +60,9 @@ export class Client implements AsyncDisposable {
   }
 
   static {
-    openClient = async (config, signal) => {
-      const client = new Client(config);
-      await client.#link.connect(signal);
-      return client;
-    };
+    lazyClient = (config) => new Client(config);
+    connectClient = async (client, signal) => (await client.#link.connect(signal), client);
+    openClient = (config, signal) => connectClient(lazyClient(config), signal);
   }
 
   /**

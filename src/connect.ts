@@ -36,14 +36,38 @@ export interface ConnectionConfig {
 }
 
 /**
- * Password hashing through Web Crypto takes 0.1-0.8 s per handshake, and many
- * at once slow each other down past the server's 2 s HELLO deadline.
- * Handshakes that need a hash therefore take a slot first, before connecting,
- * so the server's clock starts only when hashing can. The slots are per
- * server: a slow or hostile server holds only its own, never those of
- * another; and a wait ends with its connect's deadline or signal.
+ * Password hashing through Web Crypto takes 10-200 ms per handshake (one
+ * awaited digest per iteration), and many at once slow each other down past
+ * the server's 2 s HELLO deadline. Handshakes that need a hash therefore
+ * take a slot first, before connecting, so the server's clock starts only
+ * when hashing can. The slots are per server: a slow or hostile server
+ * holds only its own, never those of another; and a wait ends with its
+ * connect's deadline or signal.
  */
-const hashSlots = new KeyedSlots(4);
+const hashSlots = new KeyedSlots(hashConcurrency(globalThis));
+
+/**
+ * How many chains to hash at once, by what runs the digests (not the
+ * `Runtime` adapter: a custom one hashes with its host's Web Crypto). Node
+ * and Deno hop to a thread pool for each digest: idle, several chains at
+ * once finish a batch up to 30 % sooner but make each chain 1.4-4x slower
+ * (build/hash_conc.mjs), and under CPU load that is what misses the HELLO
+ * deadline (build/deadline.mjs, 20 connects at once beside 4 busy
+ * processes on 2 cores, 3 rounds: Deno 1/2/4 slots lost 1/4/54 of 120,
+ * Node 1/4 slots 1/7). Bun hashes a chain in ~10 ms and lost none with 1,
+ * 2 or 4: four overlap the network round trips of the handshakes they hold.
+ */
+export function hashConcurrency(global: object): number {
+  const g = global as {
+    Bun?: unknown;
+    Deno?: unknown;
+    navigator?: { userAgent?: string };
+    process?: { versions?: { node?: string } };
+  };
+  // workerd with nodejs_compat has a `process` too.
+  if (g.Bun !== undefined || g.navigator?.userAgent === "Cloudflare-Workers") return 4;
+  return 1; // Deno, Node
+}
 
 /** A handshaken socket, and the reader that holds what came after the `+OK`. */
 export interface Handshaken {
@@ -54,15 +78,42 @@ export interface Handshaken {
 }
 
 /**
+ * The server drops a client whose HELLO has not come 2 s after it accepted
+ * it. A hash still running this long after the connect (a loaded machine)
+ * is given up, and the handshake starts over on a fresh connection, with a
+ * fresh salt and iteration count, while `connectTimeout` allows.
+ */
+const HELLO_DEADLINE_MS = 1_900;
+
+/** A hash given up at the server's HELLO deadline: the handshake starts over. */
+class MissedDeadline extends Error {}
+
+/**
  * Connects, reads `+HI`, answers with HELLO, and checks the `+OK`, all
  * within `connectTimeout` (the wait for a hashing slot and the hashing
  * included) unless `signal` aborts first.
  */
 export async function handshake(config: ConnectionConfig): Promise<Handshaken> {
-  const where = `${config.hostname}:${config.port}`;
   const started = Date.now();
   const timeout = AbortSignal.timeout(config.connectTimeout);
   const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
+  for (;;) {
+    try {
+      return await attempt(config, signal, timeout, started);
+    } catch (e) {
+      if (!(e instanceof MissedDeadline)) throw e;
+      config.logger.debug(`${e.message}; connecting again`);
+    }
+  }
+}
+
+async function attempt(
+  config: ConnectionConfig,
+  signal: AbortSignal,
+  timeout: AbortSignal,
+  started: number,
+): Promise<Handshaken> {
+  const where = `${config.hostname}:${config.port}`;
   let release: (() => void) | undefined;
   let socket: Socket | undefined;
   let handshake: ReturnType<typeof handshakeReader> | undefined;
@@ -78,6 +129,7 @@ export async function handshake(config: ConnectionConfig): Promise<Handshaken> {
       tls: config.tls,
       signal,
     });
+    const connected = Date.now();
     // A lost connection fails with the stage's hint, not the socket's bare error.
     const lost = (cause: unknown) => closedDuring(where, stage, cause);
     handshake = handshakeReader(socket, reader, signal, lost);
@@ -96,7 +148,16 @@ export async function handshake(config: ConnectionConfig): Promise<Handshaken> {
       );
     }
     stage = "hashing the password";
-    const payload = await hello(hi, config.hello, config.password, signal);
+    const deadline = hi.i === undefined
+      ? undefined
+      : AbortSignal.timeout(Math.max(0, HELLO_DEADLINE_MS - (Date.now() - connected)));
+    const hashing = deadline ? AbortSignal.any([signal, deadline]) : signal;
+    const payload = await hello(hi, config.hello, config.password, hashing).catch((e) => {
+      if (!signal.aborted && deadline?.aborted) {
+        throw new MissedDeadline(`Hashing for Faktory at ${where} missed its HELLO deadline`);
+      }
+      throw e;
+    });
     release?.();
     release = undefined;
     stage = "waiting for the HELLO reply";
@@ -119,6 +180,7 @@ export async function handshake(config: ConnectionConfig): Promise<Handshaken> {
     return { socket, where, reader };
   } catch (e) {
     socket?.close();
+    if (e instanceof MissedDeadline) throw e;
     if (signal.aborted) {
       throw abortError(signal.reason, timeout, where, config.connectTimeout, started, stage);
     }

@@ -6,7 +6,7 @@
  */
 
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
-import { type Client, openClient } from "./client.ts";
+import { type Client, lazyClient, openClient } from "./client.ts";
 import { type ClientConfig, type ClientOptions, resolveClientOptions } from "./client_options.ts";
 
 /** One connection of the pool and what it is doing. */
@@ -85,7 +85,8 @@ export class Pool {
    * Opens `open` connections now, in parallel (all `max` by default); if
    * one fails, closes the others and rejects. The rest open when needed, up
    * to `max` (see {@linkcode PoolSizing}). `signal` aborts the connections
-   * opened now.
+   * opened now. With `open` 0 it connects nothing now: its first connection
+   * opens at its first call.
    */
   static async connect(
     options: ClientOptions | ClientConfig,
@@ -96,7 +97,7 @@ export class Pool {
   ): Promise<Pool> {
     const config = resolveClientOptions(options);
     const opened = await Promise.allSettled(
-      Array.from({ length: Math.max(1, Math.min(open, max)) }, () => openClient(config, signal)),
+      Array.from({ length: Math.max(0, Math.min(open, max)) }, () => openClient(config, signal)),
     );
     const clients = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failed = opened.find((r) => r.status === "rejected");
@@ -104,6 +105,7 @@ export class Pool {
       await Promise.all(clients.map((c) => c.close()));
       throw failed.reason;
     }
+    if (clients.length === 0) clients.push(lazyClient(config));
     return new Pool(config, Math.max(1, max), clients, sizing);
   }
 

@@ -48,10 +48,17 @@ export class Fetcher {
    */
   readonly #quiet = new AbortController();
   readonly carrier: Carrier;
+  /** Settles once its first connect did, either way, or it stopped before one. */
+  readonly opened: Promise<void>;
+  #markOpened!: () => void;
+  readonly #after: Promise<void> | undefined;
 
-  constructor(readonly parts: FetcherParts, quiet: boolean) {
+  /** With `after`, the first connect waits for it (another fetcher's `opened`). */
+  constructor(readonly parts: FetcherParts, quiet: boolean, after?: Promise<void>) {
     if (quiet) this.#quiet.abort();
     this.carrier = new Carrier(this.#quiet.signal, parts.reporter.pool);
+    this.opened = new Promise((resolve) => (this.#markOpened = resolve));
+    this.#after = after;
   }
 
   /** Stops fetching; a FETCH already sent still gets its reply (and job) first. */
@@ -85,6 +92,7 @@ export class Fetcher {
     // reconnect runs in the same time, not after it.
     let failures = 0;
     const backOff = () => sleep(backoffDelay(failures++, this.parts.client.backoff), signal);
+    if (this.#after !== undefined) await settledOrAborted(this.#after, signal);
     while (!signal.aborted) {
       carrier.idle = true;
       try {
@@ -97,7 +105,8 @@ export class Fetcher {
       let reply: unknown;
       let sent = 0;
       try {
-        const client = carrier.client ??= await openClient(this.parts.client, signal);
+        const client = carrier.client ??= await openClient(this.parts.client, signal)
+          .finally(this.#markOpened);
         // Reports handed to this fetcher go out in the same write as the FETCH.
         carrier.flush(client);
         sent = Date.now();
@@ -128,6 +137,7 @@ export class Fetcher {
         await backOff();
       }
     }
+    this.#markOpened();
     carrier.flush(undefined);
     signal.removeEventListener("abort", onQuiet);
     await carrier.client?.close();
@@ -145,6 +155,19 @@ export class Fetcher {
     const jid = (reply as { jid?: unknown }).jid;
     if (isJid(jid)) this.parts.reporter.fail(jid, error);
   }
+}
+
+/** Resolves once `promise` settles or `signal` aborts, whichever is first. */
+function settledOrAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    promise.then(done, done);
+  });
 }
 
 /** The queue order for each FETCH: the queues as given, or a weighted shuffle per FETCH. */

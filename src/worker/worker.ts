@@ -17,7 +17,7 @@
  */
 
 import type { WorkerState } from "../beat.ts";
-import { type Client, openClient } from "../client.ts";
+import { type Client, connectClient, openClient } from "../client.ts";
 import { FaktoryError, WorkerStoppedError } from "../errors.ts";
 import {
   type HandlerRegistry,
@@ -224,13 +224,15 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
     let starting = false;
     try {
       runtime = await runtimeOf(s.client.runtime);
-      // The heartbeat connection says HELLO first, so the server sends
-      // quiet/terminate to it; the others only carry the same wid.
+      // The heartbeat connection says HELLO first: the server keeps the
+      // worker's entry (its wid) with the first connection that named it,
+      // and the heartbeat's lives longest; the others only carry the wid.
       opened.push(heartbeat = await openClient(s.client, signal));
-      // One reporting connection to start with: while the worker is not busy,
-      // reports ride on the fetchers' connections, and the pool grows (up to
-      // one per fetcher) only when they cannot. Pushes from handlers share it.
-      opened.push(pool = await Pool.connect(s.client, s.fetchers, 1, signal));
+      // The reporting pool connects at its first call, or once the first
+      // fetcher has (below): while the worker is not busy, reports ride on
+      // the fetchers' connections, and the pool grows (up to one per
+      // fetcher) only when they cannot. Pushes from handlers share it.
+      opened.push(pool = await Pool.connect(s.client, s.fetchers, 0, signal));
       unsubscribe = s.handleSignals ? this.#listenToSignals(runtime) : () => {};
       this.#pusher = producerOn(pool, s.defaults, s.pushMiddleware);
       starting = true;
@@ -269,10 +271,19 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
       events,
       order: queueOrder(s.queues, s.weights),
     };
-    this.#fetchers = Array.from(
-      { length: s.fetchers },
-      () => new Fetcher(parts, this.#fetching.signal.aborted),
-    );
+    // The first fetcher connects first, and the others once it has: with a
+    // password the first job runs after one handshake, not behind all of them.
+    const first = new Fetcher(parts, this.#fetching.signal.aborted);
+    this.#fetchers = [first];
+    for (let i = 1; i < s.fetchers; i++) {
+      this.#fetchers.push(new Fetcher(parts, this.#fetching.signal.aborted, first.opened));
+    }
+    // Then the pool too, for the first reports; a failure is reported, and
+    // its next call connects again. Not ended by a stop: the shutdown hook
+    // may push over it; closing the pool ends it.
+    void first.opened.then(() => pool.use((c) => connectClient(c))).catch((e) => {
+      if (!stopping.aborted) events.error(e);
+    });
     const fetching = this.#fetchers.map((f) => f.run());
     const beating = beat(heartbeat, {
       client: s.client,

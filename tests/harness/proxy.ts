@@ -36,6 +36,8 @@ export interface ProxyStats {
   open: number;
   /** Connections ended by an injected fault (not by either end). */
   cuts: number;
+  /** Connections held by {@linkcode Proxy.limit} now, not yet connected to the server. */
+  held: number;
 }
 
 /** A running proxy; `await using` stops it. */
@@ -56,6 +58,14 @@ export interface Proxy extends AsyncDisposable {
   slow(ms: number): void;
   /** Cuts connections at random (`undefined`: stop). */
   chaos(options: Chaos | undefined): void;
+  /**
+   * Of the connections accepted from now on, lets the first `admit` through;
+   * the others are held unconnected to the server (they get no greeting)
+   * until {@linkcode Proxy.admitAll}, or with `refuse` are cut at once.
+   */
+  limit(admit: number, mode: "hold" | "refuse"): void;
+  /** Ends {@linkcode Proxy.limit}: held connections go through, and new ones. */
+  admitAll(): void;
   /** Calls `listener` with each chunk a client sends, as it arrives (`undefined`: stop). */
   tap(listener: ((chunk: Uint8Array) => void) | undefined): void;
   /** Closes the listener and every connection. Idempotent. */
@@ -106,7 +116,9 @@ class Link {
 export async function startProxy(target: ProxyTarget): Promise<Proxy> {
   if (!LOOPBACK.has(target.host)) throw new Error(`proxy: ${target.host} is not loopback`);
   const links = new Set<Link>();
-  const stats: ProxyStats = { connections: 0, open: 0, cuts: 0 };
+  const stats: ProxyStats = { connections: 0, open: 0, cuts: 0, held: 0 };
+  let limit: { admit: number; mode: "hold" | "refuse" } | undefined;
+  const held: (() => void)[] = [];
   let slowMs = 0;
   let cutReply: number | undefined;
   let random: (() => number) | undefined;
@@ -183,6 +195,21 @@ export async function startProxy(target: ProxyTarget): Promise<Proxy> {
 
   const listener = net.createServer((client) => {
     stats.connections++;
+    if (limit !== undefined && limit.admit-- <= 0) {
+      if (limit.mode === "refuse") {
+        stats.cuts++;
+        return void client.destroy();
+      }
+      stats.held++;
+      client.on("error", () => {});
+      return void held.push(() => {
+        stats.held--;
+        if (!client.destroyed) connectLink(client);
+      });
+    }
+    connectLink(client);
+  });
+  function connectLink(client: net.Socket): void {
     stats.open++;
     const server = net.connect({ host: target.host, port: target.port });
     const link = new Link(client, server, (l) => {
@@ -202,7 +229,7 @@ export async function startProxy(target: ProxyTarget): Promise<Proxy> {
       pump(link, server, true);
       pump(link, client, false);
     });
-  });
+  }
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(0, "127.0.0.1", () => resolve());
@@ -239,6 +266,13 @@ export async function startProxy(target: ProxyTarget): Promise<Proxy> {
       random = options === undefined ? undefined : seededRandom(options.seed);
       cutChance = options?.cutChance ?? 0;
     },
+    limit(admit, mode) {
+      limit = { admit, mode };
+    },
+    admitAll() {
+      limit = undefined;
+      for (const go of held.splice(0)) go();
+    },
     tap(listener) {
       tapped = listener;
     },
@@ -248,6 +282,7 @@ export async function startProxy(target: ProxyTarget): Promise<Proxy> {
       slowMs = 0;
       random = undefined;
       proxy.resume();
+      proxy.admitAll();
       const closed = new Promise((resolve) => listener.close(resolve));
       for (const link of [...links]) link.close();
       await closed;
