@@ -9,8 +9,8 @@
  * (scripts/faktory-X.Y.Z, today 1.9.4), `workerd`, the Cloudflare Workers
  * tests (driven by Deno, they run Workers in workerd from npm), and `bench`,
  * the bench smoke test (see ONE_PASS). Each pass runs its test files in parallel (the runner's
- * own option), longest first; Node's pass runs alone (see PASS_NAMES), then
- * the other passes and the packaging checks two at a time. Each writes its
+ * own option), longest first; the passes and the packaging checks run two
+ * at a time (see PASS_NAMES). Each writes its
  * output to build/reports/<name>.log,
  * shown in full if it fails. The summary has a line per step and pass (the
  * server version, counts, time), a line per server version, and last
@@ -72,9 +72,10 @@ import {
 
 type Runtime = "deno" | "bun" | "node";
 /**
- * The passes, in the order they start. Node's runs first and alone: its
- * password handshakes are the slowest (see ONE_AT_A_TIME). The bench smoke
- * test comes last.
+ * The passes, in the order they start, two at a time (the longest first;
+ * the bench smoke test last). Node's password handshakes are the slowest
+ * (see ONE_AT_A_TIME); a hash that would miss the server's HELLO deadline
+ * starts over (src/connect.ts), so Node no longer needs the machine alone.
  */
 const PASS_NAMES = ["node", "bun", "deno", "workerd", "compat", "bench"] as const;
 type PassName = typeof PASS_NAMES[number];
@@ -278,8 +279,6 @@ async function step(name: string, fn: () => Promise<number | string | undefined>
 /** A job that runs in the background with its output in build/reports/<name>.log. */
 interface Job {
   name: string;
-  /** Runs before the others, with nothing beside it. */
-  alone?: boolean;
   run(log: string): Promise<Result>;
 }
 
@@ -552,7 +551,7 @@ for (const name of selected) {
   } else {
     const runtime = name === "bench" || name === "workerd" ? "deno" : name;
     const job = passJob(name, runtime, await defaultServer(), forPass(name));
-    jobs.push(name === "node" ? { ...job, alone: true } : job);
+    jobs.push(job);
   }
 }
 // The packaging checks run with the whole suite only, before the bench smoke test.
@@ -561,8 +560,7 @@ if (everything && !opts["skip-check"]) {
   jobs.splice(bench < 0 ? jobs.length : bench, 0, taskJob("check:jsr"), taskJob("check:pack"));
 }
 out(`\n=== ${jobs.length} jobs, ${jobsAtOnce} at once, ${filesAtOnce} test files at once each ===`);
-await runJobs(jobs.filter((j) => j.alone), 1);
-await runJobs(jobs.filter((j) => !j.alone), jobsAtOnce);
+await runJobs(jobs, jobsAtOnce);
 
 const loadAfter = await loadAverage();
 out(
