@@ -7,8 +7,9 @@
  * the default Faktory (scripts/faktory, 1.10.0; `FAKTORY_BIN` overrides it),
  * `compat`, the suite on Bun against each compatibility build
  * (scripts/faktory-X.Y.Z, today 1.9.4), `workerd`, the Cloudflare Workers
- * tests (driven by Deno, they run Workers in workerd from npm), and `bench`,
- * the bench smoke test (see ONE_PASS). Each pass runs its test files in parallel (the runner's
+ * tests (driven by Deno, they run Workers in workerd from npm), and, only
+ * when asked for (`--only bench`, `deno task test:bench`), `bench`, the bench
+ * smoke test (see ONE_PASS). Each pass runs its test files in parallel (the runner's
  * own option), longest first; the passes and the packaging checks run two
  * at a time (see PASS_NAMES). Each writes its
  * output to build/reports/<name>.log,
@@ -26,11 +27,12 @@
  * Usage: deno task test [-- options] [test files...]
  *   --only NAME           only these passes: deno, bun, node, workerd, compat, bench
  *                         (repeatable, or a comma list; the packaging checks
- *                         run only when every pass does)
+ *                         run only when every default pass does; bench runs
+ *                         only when named)
  *   --skip-check          skip `deno task check`
  *   --skip-deps           skip `bash scripts/install_deps.sh`
  *   --skip-build          skip `deno task build:npm` (Node then runs the existing npm/)
- *   --files-at-once N     test files each pass runs at once (default 3)
+ *   --files-at-once N     test files each pass runs at once (default 4)
  *   --jobs-at-once N      passes and packaging checks run at once (default 2)
  *   --timeout-minutes N   stop a pass (its whole process group) after N minutes
  *                         (default: $TEST_TIMEOUT_MINUTES or 15; a test file
@@ -72,8 +74,7 @@ import {
 
 type Runtime = "deno" | "bun" | "node";
 /**
- * The passes, in the order they start, two at a time (the longest first;
- * the bench smoke test last). Node's password handshakes are the slowest
+ * The passes, in the order they start, two at a time (the longest first). Node's password handshakes are the slowest
  * (see ONE_AT_A_TIME); a hash that would miss the server's HELLO deadline
  * starts over (src/connect.ts), so Node no longer needs the machine alone.
  * Three at a time took 325 s against 441 s, but on Node twenty password
@@ -81,13 +82,19 @@ type Runtime = "deno" | "bun" | "node";
  */
 const PASS_NAMES = ["node", "bun", "deno", "workerd", "compat", "bench"] as const;
 type PassName = typeof PASS_NAMES[number];
+/**
+ * The passes of a plain `deno task test`: all but the bench smoke test, which
+ * keeps both cores busy for a minute and tests the benchmark, not the
+ * library. CI runs it as a step of its own (`deno task test:bench`).
+ */
+const DEFAULT_PASSES: readonly PassName[] = PASS_NAMES.filter((p) => p !== "bench");
 /** The runtime of the compatibility passes: the fastest of the three to run the suite. */
 const COMPAT_RUNTIME: Runtime = "bun";
 /**
  * Test files that run in one pass only, so that no pass reports them as
  * skipped. The bench smoke test starts every runtime itself, keeping both
- * cores busy for a minute: it is a pass of its own (on Deno), run after the
- * others, so it does not starve their timing-sensitive tests (password
+ * cores busy for a minute: it is a pass of its own (on Deno), never beside
+ * the others, so it does not starve their timing-sensitive tests (password
  * handshakes must finish within the server's 2 s). The export check needs
  * the npm/ just built, which only the Node pass is sure to follow.
  */
@@ -137,7 +144,7 @@ const { values: opts, positionals: paths } = parseCommandLine(usage, {
     "skip-check": { type: "boolean", default: false },
     "skip-deps": { type: "boolean", default: false },
     "skip-build": { type: "boolean", default: false },
-    "files-at-once": { type: "string", default: "3" },
+    "files-at-once": { type: "string", default: "4" },
     "jobs-at-once": { type: "string", default: "2" },
     "timeout-minutes": {
       type: "string",
@@ -162,8 +169,12 @@ for (const name of only) {
 for (const path of paths) {
   if (!/^(\.\/)?tests\/.*\.ts$/.test(path)) fail(`test files are .ts files under tests/: ${path}`);
 }
-const selected = PASS_NAMES.filter((p) => only.size === 0 || only.has(p));
-const everything = selected.length === PASS_NAMES.length && paths.length === 0;
+// Without --only: the default passes, and bench if its file is named.
+const named = paths.some((p) => ONE_PASS[p.replace(/^\.\//, "")] === "bench");
+const selected = PASS_NAMES.filter((p) =>
+  only.size === 0 ? DEFAULT_PASSES.includes(p) || (p === "bench" && named) : only.has(p)
+);
+const everything = DEFAULT_PASSES.every((p) => selected.includes(p)) && paths.length === 0;
 
 // ---- results -------------------------------------------------------------------
 
@@ -556,8 +567,8 @@ for (const name of selected) {
     jobs.push(job);
   }
 }
-// The packaging checks run with the whole suite only, before the bench smoke test;
-// check:pack packs the npm/ built above: building it again would pull npm/esm
+// The packaging checks run with the whole suite only, before the bench smoke test
+// if it was asked for; check:pack packs the npm/ built above: building it again would pull npm/esm
 // from under Node's pass, which runs its tests through symlinks into it.
 if (everything && !opts["skip-check"]) {
   const bench = jobs.findIndex((j) => j.name === "bench");
