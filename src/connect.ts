@@ -174,7 +174,13 @@ async function attempt(
       }
       throw serverError(reply.line);
     }
-    // A server says nothing more until asked: bytes after the +OK are garbage.
+    // A server says nothing more until asked, but for refusing the connection
+    // after all: other bytes after the +OK are garbage.
+    let next: Reply | undefined;
+    try {
+      if (reply === "OK" && reader.buffered > 0) next = reader.next();
+    } catch { /* garbage: refused below */ }
+    if (next instanceof ErrorReply) throw refusedBy(where, next.line);
     if (reply !== "OK" || reader.buffered > 0) throw new ProtocolError("Unexpected HELLO reply");
     reader.maxBulk = MAX_BULK;
     return { socket, where, reader };
@@ -238,6 +244,22 @@ function expectString(reply: Reply, what: string): string {
   if (typeof reply === "string") return reply;
   if (reply instanceof ErrorReply) throw serverError(reply.line);
   throw new ProtocolError(`Unexpected ${what}`);
+}
+
+/**
+ * Whether an error reply refuses the connection rather than answering a
+ * command: Faktory says HELLO's `+OK` to a connection over its limit (2000),
+ * then `-ERR too many connections: N` unasked, and closes it.
+ */
+export function refusesConnection(line: string): boolean {
+  return line.startsWith("ERR too many connections");
+}
+
+/** The error for an error reply the server sent unasked, `line`: the connection was refused. */
+export function refusedBy(where: string, line: string): ConnectionError {
+  const said = line.replace(/^ERR /, "");
+  const hint = refusesConnection(line) ? ": close idle clients, or share connections" : "";
+  return new ConnectionError(`Faktory at ${where} refused the connection: ${said}${hint}`);
 }
 
 /** The error for a connection closed, or lost (`cause`), during the handshake. */

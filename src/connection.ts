@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ConnectionConfig, handshake } from "./connect.ts";
+import { type ConnectionConfig, handshake, refusedBy, refusesConnection } from "./connect.ts";
 import { ConnectionError, ProtocolError, serverError, TimeoutError } from "./errors.ts";
 import { ErrorReply, type Reply, type ReplyReader } from "./protocol/reply.ts";
 import type { Socket } from "./runtime/types.ts";
@@ -207,6 +207,12 @@ export class Connection {
 
   #settle(reply: Reply): void {
     const pending = this.#pending[this.#head];
+    // An error sent unasked refuses the connection: no command waiting ran.
+    if (
+      reply instanceof ErrorReply && (pending === undefined || refusesConnection(reply.line))
+    ) {
+      throw refusedBy(this.#where, reply.line);
+    }
     if (pending === undefined) {
       throw new ProtocolError("Reply without a command");
     }

@@ -275,6 +275,55 @@ describe("Connection over an in-memory runtime", () => {
     }
   });
 
+  test("an error sent unasked refuses the connection: with HELLO's +OK, later, or over a command (test double: Faktory's -ERR too many connections)", async () => {
+    const refused = (e: unknown) =>
+      e instanceof ConnectionError &&
+      e.message === "Faktory at faktory.test:7419 refused the connection: too many connections: " +
+          "2001: close idle clients, or share connections";
+    { // in the same packet as the +OK
+      const c = config();
+      const opening = Connection.open(c);
+      const peer = await (c.runtime as MemoryRuntime).nextPeer();
+      peer.send('+HI {"v":2}\r\n');
+      await peer.line();
+      peer.send("+OK\r\n-ERR too many connections: 2001\r\n");
+      const error = await opening.catch((e) => e);
+      assert.ok(refused(error), String(error));
+      await peer.closed;
+    }
+    { // after it, over a command, which the server never ran
+      const [connection, peer] = await open();
+      const pending = connection.send(command("PUSH {}"), "PUSH", 1_000);
+      peer.send("-ERR too many connections: 2001\r\n");
+      const error = await pending.catch((e) => e);
+      assert.ok(refused(error), String(error));
+      await peer.closed;
+    }
+    { // any error nobody asked for
+      const [connection, peer] = await open();
+      peer.send("-ERR Something went wrong\r\n");
+      await peer.closed;
+      const error = await connection.send(command("INFO"), "INFO", 1_000).catch((e) => e);
+      assert.ok(error instanceof ConnectionError, String(error));
+      assert.equal(
+        error.message,
+        "Faktory at faktory.test:7419 refused the connection: Something went wrong",
+      );
+    }
+    { // an error that answers a command is that command's
+      const [connection, peer] = await open();
+      const pending = connection.send(command("PUSH {}"), "PUSH", 1_000);
+      peer.send("-ERR jobtype is required\r\n");
+      const error = await pending.catch((e) => e);
+      assert.ok(error instanceof ServerError, String(error));
+      assert.equal(error.message, "jobtype is required");
+      const info = connection.send(command("INFO"), "INFO", 1_000);
+      peer.send("$2\r\n{}\r\n");
+      assert.equal(await info, "{}", "the connection stays open");
+      connection.destroy();
+    }
+  });
+
   test("destroy rejects every pending command at once with the error given", async () => {
     const [connection, peer] = await open();
     const pending = [1, 2, 3].map(() => connection.send(command("INFO"), "INFO", 1_000));
