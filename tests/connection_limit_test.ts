@@ -8,23 +8,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, ConnectionError, silentLogger } from "../mod.ts";
-import { until } from "./harness/until.ts";
 import { useFaktory } from "./harness/use_faktory.ts";
-import { helloWire, type Wire } from "./harness/wire.ts";
+import { fillConnections } from "./harness/wire.ts";
 
 test("over the server's 2000 connections, a connect or its first command fails with a ConnectionError quoting the server", async () => {
   await using faktory = await useFaktory();
-  const open: Wire[] = [];
+  const open = await fillConnections(faktory.server, faktory.client);
   try {
-    // The client of useFaktory holds one connection: 1999 more make 2000.
-    for (let i = 0; i < 1999; i += 100) {
-      const batch = Math.min(100, 1999 - i);
-      open.push(
-        ...await Promise.all(Array.from({ length: batch }, () => helloWire(faktory.server))),
-      );
-    }
-    const connections = async () => (await faktory.client.info()).server.connections;
-    await until(async () => (await connections()) === 2000, 10_000, "2000 connections counted");
     for (let round = 0; round < 5; round++) {
       const outcome = await Client.connect({ url: faktory.server.url, logger: silentLogger })
         .then(async (client) => {

@@ -10,6 +10,7 @@
 import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import type { FaktoryServer } from "./faktory.ts";
+import { until } from "./until.ts";
 
 /** One raw connection: lines out, replies in. `await using` closes it. */
 export interface Wire extends AsyncDisposable {
@@ -98,4 +99,32 @@ export async function helloWire(
   const ok = await wire.reply();
   if (ok !== "+OK") throw new Error(`expected +OK to HELLO, got ${JSON.stringify(ok)}`);
   return wire;
+}
+
+/**
+ * Fills the server up to its 2000 connections, beside the one connection
+ * `counted` already holds (a `useFaktory` client): opens 1999 wires, 100 at
+ * a time, and waits until INFO counts 2000. Close them with `closeAll`.
+ */
+export async function fillConnections(
+  server: Pick<FaktoryServer, "host" | "port">,
+  counted: { info(): Promise<{ server: { connections: number } }> },
+): Promise<Wire[]> {
+  const open: Wire[] = [];
+  try {
+    for (let i = 0; i < 1999; i += 100) {
+      const batch = Math.min(100, 1999 - i);
+      open.push(...await Promise.all(Array.from({ length: batch }, () => helloWire(server))));
+    }
+    // The server counts a connection just after its +OK to HELLO.
+    await until(
+      async () => (await counted.info()).server.connections === 2000,
+      10_000,
+      "2000 connections counted",
+    );
+    return open;
+  } catch (e) {
+    for (const wire of open) wire.close();
+    throw e;
+  }
 }
