@@ -45,7 +45,7 @@ export { Worker } from "./src/worker/worker.ts";
 export type { WorkerEvents, WorkerStatus } from "./src/worker/events.ts";
 export type { RunningJob } from "./src/worker/executor.ts";
 export type { WorkerHooks } from "./src/worker/hooks.ts";
-export type { WorkerOptions } from "./src/worker/options.ts";
+export type { StopOptions, WorkerOptions } from "./src/worker/options.ts";
 
 import { setDefaultRuntime } from "./src/runtime/default.ts";
 import { detected } from "./src/runtime/detect.ts";

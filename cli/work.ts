@@ -7,14 +7,7 @@
  */
 
 import process from "node:process";
-import {
-  type JobMiddleware,
-  randomJid,
-  type RunningJob,
-  Worker,
-  type WorkerOptions,
-  WorkerStoppedError,
-} from "../mod.ts";
+import { randomJid, type RunningJob, Worker, type WorkerOptions } from "../mod.ts";
 import { validateQueue } from "../src/protocol/command.ts";
 import { checkValue, CLIENT_OPTIONS, type Rule, WORKER_OPTIONS } from "../src/rules.ts";
 import { envQueue, envWorkerId } from "../src/settings.ts";
@@ -206,31 +199,6 @@ function queues(specs: readonly string[]): Pick<WorkerOptions, "queues" | "weigh
   return weighted ? { weights } : { queues: Object.keys(weights) };
 }
 
-/**
- * The outermost middleware: it keeps the jobs running, and fails them all
- * at once when the stop is forced (a second SIGINT), so that their FAILs go
- * out now and the server retries them; the handlers are left behind, and end
- * with the process.
- */
-class Forcible {
-  #forced: (() => Error) | undefined;
-  /** How to fail each job running now. */
-  readonly #running = new Set<(error: Error) => void>();
-
-  readonly middleware: JobMiddleware = (_job, _context, next) => {
-    if (this.#forced) return Promise.reject(this.#forced());
-    return new Promise<void>((resolve, reject) => {
-      this.#running.add(reject);
-      next().then(resolve, reject).finally(() => this.#running.delete(reject));
-    });
-  };
-
-  force(error: () => Error): void {
-    this.#forced = error;
-    for (const fail of this.#running) fail(error());
-  }
-}
-
 async function run(parsed: Parsed): Promise<number> {
   const s = await settings(parsed);
   const logger = createLogger(s.log, { wid: s.worker.wid });
@@ -241,12 +209,10 @@ async function run(parsed: Parsed): Promise<number> {
 /** One worker in this process, until it is stopped; resolves with the exit code. */
 async function runWorker(s: WorkSettings, log: CliLogger): Promise<number> {
   const modules = await loadModules(s.modules);
-  const forcible = new Forcible();
   const worker = new Worker(
     {
       ...s.worker,
       logger: log,
-      middleware: [forcible.middleware],
       handleSignals: false,
       hooks: modules.hooks,
     },
@@ -265,7 +231,7 @@ async function runWorker(s: WorkSettings, log: CliLogger): Promise<number> {
       (job, ms) => log.debug(`Job ${job.jid} (${job.jobtype}) done in ${ms} ms`),
     );
   }
-  const unlisten = listen(worker, forcible, s, log);
+  const unlisten = listen(worker, s, log);
   const started = Date.now();
   try {
     await worker.run();
@@ -312,7 +278,7 @@ function logStart(log: CliLogger, worker: Worker, s: WorkSettings, jobtypes: rea
  * quiets it, SIGTTIN logs its running jobs. Returns a function that stops
  * listening.
  */
-function listen(worker: Worker, forcible: Forcible, s: WorkSettings, log: CliLogger): () => void {
+function listen(worker: Worker, s: WorkSettings, log: CliLogger): () => void {
   let stopping = false;
   const stopOn = (signal: "SIGTERM" | "SIGINT") => () => {
     if (!stopping) {
@@ -327,9 +293,7 @@ function listen(worker: Worker, forcible: Forcible, s: WorkSettings, log: CliLog
       log.warn(
         "SIGINT again: stopping at once; running jobs are failed so the server retries them",
       );
-      forcible.force(() =>
-        new WorkerStoppedError(`Worker ${worker.wid} was stopped at once before the job finished`)
-      );
+      void worker.stop({ force: true });
     }
   };
   const handlers: ["SIGTERM" | "SIGINT" | "SIGTSTP" | "SIGTTIN", () => void][] = [

@@ -84,6 +84,60 @@ describe("stopping a worker on a real Faktory", () => {
     assert.equal((retry?.failure as Record<string, unknown>).errtype, "WorkerStoppedError");
   });
 
+  for (const first of ["stop()", "nothing"]) {
+    test(`stop({ force: true }) after ${first}: running jobs' signals abort at once and they are FAILed; the shutdown timeout is not waited out`, async () => {
+      await using faktory = await useFaktory();
+      const reasons: unknown[] = [];
+      let started = 0;
+      await using worker = faktory.startWorker(
+        { queues: ["w-force"], concurrency: 2, shutdownTimeout: 60_000 },
+        (w) => {
+          w.register("Listens", (_job, { signal }) =>
+            new Promise<void>((_, reject) => {
+              started++;
+              signal.addEventListener("abort", () => {
+                reasons.push(signal.reason);
+                reject(signal.reason);
+              });
+            }));
+          w.register("Ignores", () => {
+            started++;
+            return new Promise<void>(() => {}); // ignores its signal
+          });
+        },
+      );
+      const jids = await Promise.all(
+        ["Listens", "Ignores"].map((jobtype) =>
+          faktory.client.push({ jid: randomJid(), jobtype, args: [], queue: "w-force" })
+        ),
+      );
+      await until(() => started === 2 && worker.busy === 2);
+      const start = Date.now();
+      const stopping = first === "stop()" ? worker.stop() : undefined;
+      if (stopping) {
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(reasons.length, 0, "a plain stop waits for the jobs");
+      }
+      await worker.stop({ force: true });
+      await stopping;
+      await worker.running;
+      const took = Date.now() - start;
+      assert.equal(worker.status, "stopped");
+      assert.ok(took < 5_000, `the stop took ${took} ms`);
+      assert.equal(reasons.length, 1);
+      assert.equal((reasons[0] as Error).name, "WorkerStoppedError");
+      const retries = await jobsIn(faktory.server, "retries");
+      for (const jid of jids) {
+        const retry = retries.find((j) => j.jid === jid);
+        assert.equal(
+          (retry?.failure as Record<string, unknown>)?.errtype,
+          "WorkerStoppedError",
+          jid,
+        );
+      }
+    });
+  }
+
   /**
    * A worker idle in FETCH, seen through a proxy, as `stop` is called and a
    * job is pushed at once: the server hands it to that FETCH. Returns where

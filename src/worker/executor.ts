@@ -6,7 +6,7 @@
  * @module
  */
 
-import { JobTimeoutError } from "../errors.ts";
+import { JobTimeoutError, WorkerStoppedError } from "../errors.ts";
 import type { Handlers } from "../handlers.ts";
 import { Job } from "../job.ts";
 import type { JobPayload } from "../payload.ts";
@@ -14,7 +14,7 @@ import type { Slots } from "../slots.ts";
 import type { Carrier } from "./carry.ts";
 import { type ContextParts, jobContext, Reservation } from "./context.ts";
 import type { Events } from "./events.ts";
-import type { Reporter } from "./reporter.ts";
+import { REPORT_GRACE_MS, type Reporter } from "./reporter.ts";
 
 /**
  * A job running now, as {@linkcode Worker.running} lists it: for finding
@@ -153,9 +153,29 @@ export class Executor {
     }));
   }
 
-  /** Aborts every running job (their signals), failing those whose handlers are still running. */
-  abortAll(reason: () => unknown): void {
-    for (const run of this.#running.values()) run.abort(reason());
+  /**
+   * The end of a stop: gives running jobs until `stopBy()`, or until `cut`
+   * resolves (a forced stop), then aborts their signals and fails those
+   * whose handlers are still running. Reports that cannot get through (the
+   * server is unreachable) are given up `REPORT_GRACE_MS` after the
+   * deadline, so a stop never waits for a reservation to end: the server
+   * retries those jobs when it does.
+   */
+  async drain(stopBy: () => number, cut: Promise<void>, wid: string): Promise<void> {
+    const { logger } = this.parts.events;
+    if (this.#running.size > 0) {
+      logger.info(`Worker ${wid} waits for ${this.#running.size} job(s) to finish`);
+      await settlesWithin(Promise.race([this.idle(), cut]), stopBy() - Date.now());
+    }
+    for (const run of this.#running.values()) {
+      run.abort(new WorkerStoppedError(`Worker ${wid} stopped before the job finished`));
+    }
+    if (!(await settlesWithin(this.idle(), stopBy() + REPORT_GRACE_MS - Date.now()))) {
+      logger.warn(
+        `Worker ${wid} stops without reporting ${this.#running.size} job(s): ` +
+          "the server retries them when their reservations end",
+      );
+    }
   }
 
   /**
@@ -232,5 +252,18 @@ export class Executor {
     if (run.abortedFirst && (await handled)) {
       events.logger.warn(`Job ${job.jid} finished after it was failed; it will run again`);
     }
+  }
+}
+
+/** Resolves true if `promise` settles within `ms`; leaves no timer behind. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms), false);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -17,6 +17,25 @@ import { envQueue, envWorkerId } from "../settings.ts";
 import type { WorkerHooks } from "./hooks.ts";
 
 /**
+ * How {@linkcode Worker.stop} stops.
+ *
+ * @example
+ * ```ts ignore
+ * await worker.stop({ force: true }); // no waiting for running jobs: they are retried
+ * ```
+ */
+export interface StopOptions {
+  /**
+   * Stop at once, without `shutdownTimeout`: running jobs' signals abort now
+   * and they are FAILed (`WorkerStoppedError`) so the server retries them,
+   * and FETCHes under way are cut off (a job the server hands out in that
+   * moment stays reserved until its `reserve_for` ends, then runs). Also
+   * cuts a `stop()` under way short, as a second Ctrl-C would.
+   */
+  readonly force?: boolean | undefined;
+}
+
+/**
  * Worker settings. Connection settings are those of {@linkcode ClientOptions}.
  * Each option's type and range are in the rules table (src/rules.ts); a wrong
  * value is a `ValidationError` from the constructor.

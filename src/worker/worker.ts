@@ -18,7 +18,7 @@
 
 import type { WorkerState } from "../beat.ts";
 import { type Client, connectClient, openClient } from "../client.ts";
-import { FaktoryError, WorkerStoppedError } from "../errors.ts";
+import { FaktoryError } from "../errors.ts";
 import {
   type HandlerRegistry,
   Handlers,
@@ -37,8 +37,13 @@ import { Executor, type RunningJob } from "./executor.ts";
 import { Fetcher, queueOrder } from "./fetcher.ts";
 import { beat } from "./heartbeat.ts";
 import { Hooks } from "./hooks.ts";
-import { resolveWorkerOptions, type WorkerOptions, type WorkerSettings } from "./options.ts";
-import { REPORT_GRACE_MS, Reporter } from "./reporter.ts";
+import {
+  resolveWorkerOptions,
+  type StopOptions,
+  type WorkerOptions,
+  type WorkerSettings,
+} from "./options.ts";
+import { Reporter } from "./reporter.ts";
 
 /**
  * Fetches and runs jobs.
@@ -87,6 +92,9 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
   /** Aborts when `stop` is called: `run` winds down. */
   readonly #stopping = new AbortController();
   #stopBy = 0;
+  /** Resolves when a forced stop cuts the wait for running jobs short. */
+  #forced!: () => void;
+  readonly #force = new Promise<void>((resolve) => (this.#forced = resolve));
   /** Resolves when `run` has closed everything. */
   #exited!: () => void;
   readonly #exit = new Promise<void>((resolve) => (this.#exited = resolve));
@@ -303,7 +311,7 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
     // A FETCH under way when the worker stopped may still bring a job (within
     // ~2 s): it is ours, so it runs like the others.
     await Promise.all(fetching);
-    await this.#drain(executor);
+    await executor.drain(() => this.#stopBy, this.#force, s.wid);
     await beating;
     await this.#hooks.run("shutdown", this); // after the quiet hook
     this.#pusher = notRunning;
@@ -331,10 +339,17 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
    * Stops: no new jobs (the quiet hook runs); running jobs get up to
    * `shutdownTimeout` to finish, then their signals abort and they are
    * failed so the server retries them; the shutdown hook runs; connections
-   * close and {@linkcode Worker.run} resolves.
+   * close and {@linkcode Worker.run} resolves. With `force`, running jobs
+   * are failed at once (see {@linkcode StopOptions}), even when a stop is
+   * already under way.
    */
-  stop(): Promise<void> {
+  stop(options: StopOptions = {}): Promise<void> {
     this.#stopped ??= this.#shutdown();
+    if (options.force && this.#status === "stopping") {
+      this.#stopBy = Math.min(this.#stopBy, Date.now());
+      for (const fetcher of this.#fetchers) fetcher.abandon();
+      this.#forced();
+    }
     return this.#stopped;
   }
 
@@ -361,29 +376,6 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
       this.#exited();
     }
     await this.#exit;
-  }
-
-  /**
-   * Gives running jobs until the shutdown deadline, then aborts and fails
-   * them. Reports that cannot get through (the server is unreachable) are
-   * given up `REPORT_GRACE_MS` after the deadline, so `stop` never waits for
-   * a reservation to end: the server retries those jobs when it does.
-   */
-  async #drain(executor: Executor): Promise<void> {
-    const { logger, wid } = this.#settings;
-    if (executor.unreported > 0) {
-      logger.info(`Worker ${wid} waits for ${executor.unreported} job(s) to finish`);
-      await settlesWithin(executor.idle(), this.#stopBy - Date.now());
-    }
-    executor.abortAll(() =>
-      new WorkerStoppedError(`Worker ${wid} stopped before the job finished`)
-    );
-    if (!(await settlesWithin(executor.idle(), this.#stopBy + REPORT_GRACE_MS - Date.now()))) {
-      logger.warn(
-        `Worker ${wid} stops without reporting ${executor.unreported} job(s): ` +
-          "the server retries them when their reservations end",
-      );
-    }
   }
 
   #listenToSignals(runtime: Runtime): () => void {
@@ -425,16 +417,3 @@ const notRunning: JobPusher = {
   batch: stopped,
   openBatch: stopped,
 };
-
-/** Resolves true if `promise` settles within `ms`; leaves no timer behind. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((
-    resolve,
-  ) => (timer = setTimeout(resolve, Math.max(0, ms), false)));
-  try {
-    return await Promise.race([promise.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
