@@ -89,4 +89,35 @@ describe("SIGTERM on a worker process", () => {
     assert.ok(acked.has(jids[2]!) && acked.has(jids[3]!), "the 50 and 100 ms jobs were ACKed");
     assert.ok(failed.has(jids[0]!) && failed.has(jids[1]!), "the longest jobs were cut off");
   });
+
+  test("a second SIGINT stops at once: running jobs' signals abort and they are FAILed for a retry", async () => {
+    await using faktory = await useFaktory();
+    const { server } = faktory;
+    const queue = "sigint-twice";
+    await using producer = await Producer.connect({ url: server.url, logger: silentLogger });
+    const jids = await producer.performBulk({ jobtype: "Sleep", queue }, [[60_000], [60_000]]);
+    const [command, args] = runtimeCommand("tests/fixtures/sigterm_worker.ts");
+    await using worker = startChild(command, args, {
+      FAKTORY_URL: server.url,
+      FAKTORY_QUEUE: queue,
+      SHUTDOWN_MS: "60000",
+    });
+    await worker.waitFor((lines) => reported(lines, "START").length === 2, 30_000);
+    worker.signal("SIGINT");
+    await worker.waitFor((lines) => lines.includes("STATE terminate"), 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(reported(worker.lines, "FAIL").length, 0, "one SIGINT waits for the jobs");
+    const signalled = Date.now();
+    worker.signal("SIGINT");
+    const exit = await exitWithin(worker, 15_000);
+    const took = Date.now() - signalled;
+    const output = worker.output();
+    assert.deepEqual(exit, { code: 0, signal: null }, `exit status${output}`);
+    assert.ok(took < 5_000, `exited ${took} ms after the second SIGINT${output}`);
+    const failed = reported(worker.lines, "FAIL");
+    assert.deepEqual(failed.map(([jid]) => jid).sort(), [...jids].sort(), output);
+    assert.ok(failed.every(([, name]) => name === "WorkerStoppedError"), output);
+    const retries = await jobsIn(server, "retries");
+    assert.deepEqual(retries.map((j) => j.jid).sort(), [...jids].sort());
+  });
 });

@@ -16,9 +16,10 @@ describe("stopping a worker on a real Faktory", () => {
     await using faktory = await useFaktory();
     let done = 0;
     await using worker = faktory.startWorker(
-      { queues: ["w-quiet"] },
+      { queues: ["w-quiet"], concurrency: 1 },
       (w) => w.register("Q", () => void done++),
     );
+    const connections = async () => (await faktory.client.info()).server.connections;
     await faktory.client.push({
       jid: crypto.randomUUID(),
       jobtype: "Q",
@@ -26,12 +27,14 @@ describe("stopping a worker on a real Faktory", () => {
       queue: "w-quiet",
     });
     await until(() => done === 1);
+    // Ours, the heartbeat's, the fetcher's and the reporting pool's (which
+    // connects after the fetcher): all four before the fetcher may close.
+    await until(async () => (await connections()) === 4, 10_000, "every connection open");
     worker.quiet();
     assert.equal(worker.status, "quiet");
-    // The fetchers close once the FETCH each had sent comes back; the
+    // The fetcher closes once the FETCH it had sent comes back; the
     // heartbeat and reporting connections stay, and so does ours.
-    const connections = async () => (await faktory.client.info()).server.connections;
-    await until(async () => (await connections()) === 3, 10_000, "the fetchers closed");
+    await until(async () => (await connections()) === 3, 10_000, "the fetcher closed");
     await faktory.client.push({
       jid: crypto.randomUUID(),
       jobtype: "Q",

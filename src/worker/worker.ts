@@ -307,11 +307,12 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
       if (this.#stopping.signal.aborted) resolve();
       else this.#stopping.signal.addEventListener("abort", () => resolve(), { once: true });
     });
-    unsubscribe();
     // A FETCH under way when the worker stopped may still bring a job (within
     // ~2 s): it is ours, so it runs like the others.
     await Promise.all(fetching);
     await executor.drain(() => this.#stopBy, this.#force, s.wid);
+    // Signals force the stop until here; from now on they do what they would.
+    unsubscribe();
     await beating;
     await this.#hooks.run("shutdown", this); // after the quiet hook
     this.#pusher = notRunning;
@@ -382,7 +383,8 @@ export class Worker<Ctx extends object = object> implements AsyncDisposable, Han
     const offs = [
       runtime.onSignal("SIGTSTP", () => this.quiet()),
       runtime.onSignal("SIGTERM", () => void this.stop()),
-      runtime.onSignal("SIGINT", () => void this.stop()),
+      // SIGINT while stopping (Ctrl-C twice) stops at once.
+      runtime.onSignal("SIGINT", () => void this.stop({ force: this.#status === "stopping" })),
       runtime.onSignal("SIGTTIN", () => this.#logRunning()),
     ];
     return () => offs.forEach((off) => off());
