@@ -83,7 +83,7 @@ async function load(spec: string): Promise<HandlerModule> {
         `The ${name} export of ${spec} is not a function: export (worker) => { ... }`,
       );
     }
-    hooks[name] = hook as (worker: Worker) => void | Promise<void>;
+    hooks[name] = hook as (worker: Worker) => void | PromiseLike<unknown>;
   }
   return { name: spec, register: register as HandlerModule["register"], hooks };
 }

@@ -54,6 +54,13 @@ function misuse(db: Db, producer: Producer, hooks: WorkerHooks) {
   registerHandlers(fake({ context: () => ({ db }) }));
   // A worker with more values serves handlers that need fewer; hooks take any worker.
   const hooked: WorkerHooks = { startup: (w: Worker) => void w.jobs };
+  // A hook may return whatever promise it has at hand: it is awaited, its value unused.
+  const returning: WorkerHooks = {
+    startup: () => db.user(1),
+    quiet: (w) => w.jobs.perform(SendEmail, ["quiet@example.com"]),
+    shutdown: async () => 42,
+  };
+  void returning;
   void new Worker({ context: () => ({ db, extra: 1 }), hooks: hooked });
   const plain = new Worker();
   plain.register(SendEmail, (_job, ctx) => {

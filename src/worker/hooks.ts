@@ -32,19 +32,19 @@ export interface WorkerHooks {
    * `run()` rejects with its error: nothing is fetched, and the connections
    * close (the quiet and shutdown hooks do not run).
    */
-  startup?(worker: Worker): void | Promise<void>;
+  startup?(worker: Worker): void | PromiseLike<unknown>;
   /**
    * Runs when the worker goes quiet (stops fetching): by `quiet()`, by the
    * server (the web UI), by SIGTSTP, or on the way to stopping. Running
    * jobs go on meanwhile. An error is logged and emitted as an `error` event.
    */
-  quiet?(worker: Worker): void | Promise<void>;
+  quiet?(worker: Worker): void | PromiseLike<unknown>;
   /**
    * Runs once the running jobs have settled and been reported, before the
    * connections close, so it can still push. `stop()` and `run()` resolve
    * after it. An error is logged and emitted as an `error` event.
    */
-  shutdown?(worker: Worker): void | Promise<void>;
+  shutdown?(worker: Worker): void | PromiseLike<unknown>;
 }
 
 /** A worker's hooks, run one after another in the order they are due. */
@@ -59,7 +59,9 @@ export class Hooks {
   startup(worker: Worker): Promise<void> {
     const hook = this.hooks?.startup;
     if (hook === undefined) return Promise.resolve();
-    const run = this.#last.then(() => hook.call(this.hooks, worker));
+    const run = this.#last.then(async () => {
+      await hook.call(this.hooks, worker);
+    });
     this.#last = run.catch(() => void (this.#failed = true));
     return run;
   }
@@ -68,7 +70,10 @@ export class Hooks {
   run(name: "quiet" | "shutdown", worker: Worker): Promise<void> {
     const hook = this.hooks?.[name];
     if (hook === undefined) return this.#last;
-    this.#last = this.#last.then(() => this.#failed ? undefined : hook.call(this.hooks, worker))
+    this.#last = this.#last
+      .then(async () => {
+        if (!this.#failed) await hook.call(this.hooks, worker);
+      })
       .catch((cause) =>
         this.events.error(
           new FaktoryError(`The ${name} hook failed: ${(cause as Error)?.message ?? cause}`, {
