@@ -7,7 +7,8 @@
  * is at-least-once, so some jobs may run twice: each is explained (a PUSH sent
  * again after its reply was lost, or a job run again after its reservation
  * expired). Prints the figures; exits 1 if a job is missing, unless Faktory
- * itself lost it at a restart (see `serverLost`).
+ * itself lost it at a restart (see `serverLost`). It waits for the missing
+ * jobs until `--timeout`, or until the server holds no job at all.
  *
  * Options: --jobs N (20000)  --seed N (1)  --cut-chance P per chunk (0.001)
  *          --cut-every MS (250; 0: never)  --restarts N (2)  --timeout MINUTES (8)
@@ -163,6 +164,16 @@ for (let i = 0; i < jobs; i += 100) {
 say(`pushed ${jobs} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
 const deadline = Date.now() + timeoutMs;
+let emptyChecks = 0;
+/** Jobs the server holds: queued, reserved, scheduled, retrying or dead. */
+async function serverHolds(): Promise<number> {
+  const queued = await producer.info().then((i) => i.faktory.queues["soak"] ?? 0, () => 1);
+  let held = queued;
+  for (const set of ["working", "scheduled", "retries", "dead"]) {
+    held += Number((await redis(server, "ZCARD", set))[0]);
+  }
+  return held;
+}
 let lastReport = Date.now();
 const missing = () => jids.filter((jid) => !runs.has(jid));
 for (;;) {
@@ -185,6 +196,10 @@ for (;;) {
   if (Date.now() - lastReport > 10_000) {
     lastReport = Date.now();
     say(`${acked} ACKed, ${left} missing`);
+    // Once the faults are over, a server holding nothing twice in a row (10 s
+    // apart) can hand out nothing more: the jobs still missing are gone.
+    emptyChecks = !faults && (await serverHolds()) === 0 ? emptyChecks + 1 : 0;
+    if (emptyChecks >= 2) break;
   }
   await sleep(200);
 }
