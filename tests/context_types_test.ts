@@ -58,7 +58,7 @@ function misuse(db: Db, producer: Producer, hooks: WorkerHooks) {
   const returning: WorkerHooks = {
     startup: () => db.user(1),
     quiet: (w) => w.jobs.perform(SendEmail, ["quiet@example.com"]),
-    shutdown: async () => 42,
+    shutdown: () => Promise.resolve(42),
   };
   void returning;
   void new Worker({ context: () => ({ db, extra: 1 }), hooks: hooked });
