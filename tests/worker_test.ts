@@ -158,6 +158,49 @@ describe("worker on a real Faktory", () => {
     assert.equal((retry?.failure as Record<string, unknown>).errtype, "JobTimeoutError");
   });
 
+  test("each job times out on its own reservation: a shorter one started later, and one started after others finished", async () => {
+    await using faktory = await useFaktory();
+    const timedOut = new Map<string, number>();
+    await using worker = faktory.startWorker(
+      { queues: ["w-deadlines"], concurrency: 3, reservationMargin: 60_000 },
+      (w) => {
+        w.register("Quick", () => {});
+        w.register(
+          "Slow",
+          (_job, ctx: JobContext) =>
+            new Promise((_, reject) =>
+              ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))
+            ),
+        );
+      },
+    );
+    worker.on("failure", (job) => void timedOut.set(job.jid, Date.now()));
+    const push = (jobtype: string, reserve_for: number) =>
+      faktory.client.push({
+        jid: crypto.randomUUID(),
+        jobtype,
+        args: [],
+        queue: "w-deadlines",
+        reserve_for,
+      });
+    let acked = 0;
+    worker.on("success", () => acked++);
+    // A job that finishes at once leaves the worker's deadline timer armed
+    // for it (due in 4 s). Faktory raises a reserve_for under 60 to 60.
+    await push("Quick", 64);
+    await until(() => acked === 1, 5_000);
+    // 70 s less the 60 s margin: due in 10 s. Then one due in 1 s, pushed after it.
+    const long = await push("Slow", 70);
+    await until(() => worker.busy === 1, 5_000);
+    const started = Date.now();
+    const short = await push("Slow", 61);
+    await until(() => timedOut.has(short), 5_000, "the shorter reservation timed out first");
+    const shortMs = timedOut.get(short)! - started;
+    assert.ok(shortMs < 3_000, `the shorter reservation timed out after ${shortMs} ms`);
+    assert.ok(!timedOut.has(long), "the longer one is still running");
+    await until(() => timedOut.has(long), 15_000, "the longer reservation timed out too");
+  });
+
   test("unknown jobtypes and refused arguments are FAILed with clear errtypes", async () => {
     await using faktory = await useFaktory();
     const Typed = defineJob("Typed", {

@@ -12,7 +12,7 @@ import { Job } from "../job.ts";
 import type { JobPayload } from "../payload.ts";
 import type { Slots } from "../slots.ts";
 import type { Carrier } from "./carry.ts";
-import { type ContextParts, jobContext, Reservation } from "./context.ts";
+import { type ContextParts, Deadlines, jobContext } from "./context.ts";
 import type { Events } from "./events.ts";
 import { REPORT_GRACE_MS, type Reporter } from "./reporter.ts";
 
@@ -118,8 +118,11 @@ export class Executor {
   #onIdle: (() => void) | undefined;
   /** Handlers not settled yet: each holds a slot. */
   #handling = 0;
+  readonly #deadlines: Deadlines;
 
-  constructor(readonly parts: ExecutorParts) {}
+  constructor(readonly parts: ExecutorParts) {
+    this.#deadlines = new Deadlines(parts.reservationMargin);
+  }
 
   /**
    * Handlers running now, each holding a slot: also one that ignored its
@@ -176,6 +179,8 @@ export class Executor {
           "the server retries them when their reservations end",
       );
     }
+    // Every run was decided (and its deadline forgotten) or aborted above.
+    this.#deadlines.close();
   }
 
   /**
@@ -191,9 +196,8 @@ export class Executor {
     const { started } = run;
     // The reservation, enforced: the signal aborts and the job is failed
     // `reservationMargin` before the server would fail it itself (context.ts).
-    const reservation = new Reservation(
+    const reservation = this.#deadlines.watch(
       started + job.reserveFor * 1000,
-      this.parts.reservationMargin,
       () =>
         run.abort(
           new JobTimeoutError(
