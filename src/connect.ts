@@ -79,7 +79,7 @@ export interface Handshaken {
 
 /**
  * The server drops a client whose HELLO has not come 2 s after it accepted
- * it. A hash still running this long after the connect (a loaded machine)
+ * it. A hash still running this long after we began to connect (a loaded machine)
  * is given up, and the handshake starts over on a fresh connection, with a
  * fresh salt and iteration count, while `connectTimeout` allows.
  */
@@ -123,13 +123,16 @@ async function attempt(
   try {
     if (config.password !== undefined) release = await hashSlots.take(where, signal);
     stage = "connecting";
+    // The server's clock starts when it accepts, before this process may
+    // get to see the connection (a busy event loop, a TLS handshake): ours
+    // starts before connecting, so it never thinks it has more time left.
+    const connecting = Date.now();
     socket = await config.runtime.connect({
       hostname: config.hostname,
       port: config.port,
       tls: config.tls,
       signal,
     });
-    const connected = Date.now();
     // A lost connection fails with the stage's hint, not the socket's bare error.
     const lost = (cause: unknown) => closedDuring(where, stage, cause);
     handshake = handshakeReader(socket, reader, signal, lost);
@@ -150,7 +153,7 @@ async function attempt(
     stage = "hashing the password";
     const deadline = hi.i === undefined
       ? undefined
-      : AbortSignal.timeout(Math.max(0, HELLO_DEADLINE_MS - (Date.now() - connected)));
+      : AbortSignal.timeout(Math.max(0, HELLO_DEADLINE_MS - (Date.now() - connecting)));
     const hashing = deadline ? AbortSignal.any([signal, deadline]) : signal;
     const payload = await hello(hi, config.hello, config.password, hashing).catch((e) => {
       if (!signal.aborted && deadline?.aborted) {
