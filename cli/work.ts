@@ -55,7 +55,7 @@ Options:
                              without one weighs 1: -q critical,3 -q default puts critical
                              first three times in four
   -c, --concurrency N        jobs run at once (default 10)
-  --fetchers N               connections fetching at once (default: concurrency, at most 16)
+  --fetchers N               connections fetching at once (default: concurrency, at most 50)
   --shutdown-timeout DELAY   how long running jobs get to finish on stop: seconds, or 30s,
                              2m (default 25s)
   -l, --label LABEL          a label for the web UI; repeat for more

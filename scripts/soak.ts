@@ -69,6 +69,8 @@ say(
     `${restarts} restarts; Faktory ${server.url}, proxy ${proxy.url}`,
 );
 
+/** Jobs at once; by default as many fetchers, each with at most one FETCH in flight. */
+const CONCURRENCY = 50;
 /** Runs per jid, and runs that came after a reservation expired. */
 const runs = new Map<string, number>();
 const afterExpiry = new Set<string>();
@@ -76,7 +78,7 @@ let acked = 0;
 const worker = new Worker({
   url: proxy.url,
   queues: ["soak"],
-  concurrency: 50,
+  concurrency: CONCURRENCY,
   heartbeatInterval: 5_000,
   logger,
 });
@@ -236,7 +238,7 @@ const serverLost = lost.filter((jid) => {
   return atRestarts.some((h) => k > h - WINDOW && k <= h + WINDOW);
 });
 const explained = queued === 0 && reserved === 0 && retries === 0 && dead === 0 &&
-  serverLost.length === lost.length && lost.length <= 16 * atRestarts.length;
+  serverLost.length === lost.length && lost.length <= CONCURRENCY * atRestarts.length;
 say("---");
 say(`jobs         ${jobs}: ${jobs - lost.length} ACKed at least once, ${lost.length} missing`);
 say(`runs         ${[...runs.values()].reduce((a, b) => a + b, 0)} ACKed runs`);

@@ -13,7 +13,7 @@ export function methodNotes(): string[] {
     "How each client runs them: _PUSH, 50 concurrent_: this library's default Producer, Go 50",
     "goroutines with a connection each (its client does not pipeline), faktory-worker its",
     "Client's pool (20). _PUSHB_: one command at a time on one connection. _drain_: this",
-    "library's Worker (defaults: `fetchers` = concurrency up to 16; a finished job's ACK goes",
+    "library's Worker (defaults: `fetchers` = concurrency up to 50; a finished job's ACK goes",
     "ahead of its fetcher's next FETCH in one write when that fetcher is waiting), Go one",
     "goroutine and connection per slot doing FETCH then ACK (the load tester's poppers),",
     "faktory-worker its Worker (pool of concurrency + 2); timed from the first job (Go: from",

@@ -43,7 +43,7 @@ export interface FetcherParts {
 export class Fetcher {
   /**
    * A controller of its own, aborted on quiet. Its signal's listeners (quiet,
-   * a slot or backoff wait) stay few; one signal shared by up to 16 fetchers
+   * a slot or backoff wait) stay few; one signal shared by up to 50 fetchers
    * would collect over ten, and Node warns of a leak past ten.
    */
   readonly #quiet = new AbortController();
