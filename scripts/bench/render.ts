@@ -165,11 +165,12 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
   });
   table(
     "Password connect + HELLO (ms per connection: median (min-max))",
-    ["connect", "hash", "per1000", "first-job"],
+    ["connect", "hash", "per1000", "floor1000", "first-job"],
     (s, c) => {
       const x = s === "first-job" ? summary["first-job"]?.[c] : summary.connect?.[c];
       if (s === "hash") return showSpread(x?.hashMs, 1);
       if (s === "per1000") return showSpread(x?.msPer1000Iters, 2);
+      if (s === "floor1000") return showSpread(x?.connectMsPer1000Iters, 2);
       return showSpread(x?.ms, 1);
     },
     (s) =>
@@ -177,6 +178,7 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
         connect: "connect + HELLO",
         hash: "the Web Crypto hash chain alone (the floor)",
         per1000: "connect + HELLO (floor: hash chain) per 1000 iterations",
+        floor1000: "the floor's own connect + HELLO per 1000 iterations",
         "first-job": "time to first job, worker at concurrency 10",
       })[s] ?? s,
   );

@@ -33,6 +33,8 @@ export interface Cell {
   msPer1000Iters?: Spread;
   /** The floor's hash chain alone, ms per connection. */
   hashMs?: Spread;
+  /** The floor's whole connect + HELLO, ms per 1000 hash iterations: its own overhead on the chain. */
+  connectMsPer1000Iters?: Spread;
   runs: number;
 }
 
@@ -95,12 +97,15 @@ function cellOf(mine: Results["runs"]): Cell {
   const hashMs = mine.flatMap((r) => r.hashMs ?? []);
   if (hashMs.length > 0) cell.hashMs = spread(hashMs, 1);
   // Per 1000 iterations: the server draws 4000-8095 per connection, so raw ms vary by 2x.
-  const perIter = mine.flatMap((r) => {
-    const iters = r.iters ?? [];
-    const base = r.hashMs ?? r.ms ?? [];
-    return iters.length === base.length ? base.map((m, i) => (m / iters[i]!) * 1000) : [];
-  });
+  const per1000 = (of: (r: Results["runs"][number]) => number[] | undefined) =>
+    mine.flatMap((r) => {
+      const iters = r.iters ?? [];
+      const base = of(r) ?? [];
+      return iters.length === base.length ? base.map((m, i) => (m / iters[i]!) * 1000) : [];
+    });
+  const perIter = per1000((r) => r.hashMs ?? r.ms);
   if (perIter.length > 0) cell.msPer1000Iters = spread(perIter, 2);
+  if (hashMs.length > 0) cell.connectMsPer1000Iters = spread(per1000((r) => r.ms), 2);
   return cell;
 }
 
@@ -185,6 +190,12 @@ function targetsOf(results: Results, summary: Summary): Target[] {
         ratio(mine, chain),
         "<=",
         1.1,
+      );
+      // What the floor's own connect (TCP, greeting, HELLO) adds to the chain.
+      add(
+        "connect: the floor's own connect + HELLO vs its hash chain",
+        ratio(summary.connect?.[floor]?.connectMsPer1000Iters?.median, chain),
+        "",
       );
     }
     const sizes = [results.sizes.rssSmall, results.sizes.rssLarge, results.sizes.rssLong]
