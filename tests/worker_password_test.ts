@@ -74,6 +74,39 @@ describe("a password-protected worker's start", () => {
     }
   });
 
+  test("its fetchers connect one after another: none waits for a hashing slot with its connectTimeout running", async () => {
+    await using proxy = await startProxy(server);
+    // Heartbeat and first fetcher through; every later connection held, and
+    // given up at its connectTimeout.
+    proxy.limit(2, "hold");
+    const queue = "pw-one-by-one";
+    await client.push({ jid: "pw-one-by-one-1", jobtype: "Quick", args: [], queue });
+    const errors: Error[] = [];
+    const done: string[] = [];
+    const worker = new Worker({
+      url: proxy.url,
+      concurrency: 10,
+      queues: [queue],
+      connectTimeout: 2_000,
+      backoff: { base: 10_000, max: 10_000 },
+      logger: silentLogger,
+    });
+    worker.on("error", (e) => errors.push(e));
+    worker.register("Quick", (job) => void done.push(job.jid));
+    const running = worker.run();
+    try {
+      await until(() => done.length === 1, 15_000, "the first job ran");
+      await until(() => errors.length >= 1, 15_000, "a held connect given up");
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // The second fetcher and the reporting pool, not all nine fetchers at once.
+      assert.ok(errors.length <= 2, `${errors.length} connects timed out together`);
+    } finally {
+      proxy.admitAll();
+      await worker.stop();
+      await running;
+    }
+  });
+
   test("a background connection that fails is reported and retried; the first job still runs", async () => {
     await using proxy = await startProxy(server);
     proxy.limit(2, "refuse");
