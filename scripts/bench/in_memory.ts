@@ -23,7 +23,11 @@ import { memoryRuntime } from "../../tests/harness/memory.ts";
 const [mode = "drain", jobsArg = "50000", nArg, libArg] = process.argv.slice(2);
 const jobs = Number(jobsArg);
 const n = Number(nArg ?? (mode === "bulk" ? 100 : 10));
-const lib = await import(new URL(libArg ?? "../../mod.ts", `file://${process.cwd()}/`).href);
+const lib = await import(
+  libArg === undefined
+    ? new URL("../../mod.ts", import.meta.url).href
+    : new URL(libArg, `file://${process.cwd()}/`).href
+);
 const runtime = memoryRuntime();
 
 // The fake server: a greeting, then a reply per command line.
@@ -78,10 +82,13 @@ if (mode === "drain") {
 } else if (mode === "push" || mode === "bulk") {
   const producer = await lib.Producer.connect({ ...common, poolSize: 1 });
   started = performance.now();
-  if (mode === "push") for (let i = 0; i < jobs; i++) await producer.perform(SomeJob, ARGS);
+  if (mode === "push") { for (let i = 0; i < jobs; i++) await producer.perform(SomeJob, ARGS); }
   else {
     for (let i = 0; i < jobs; i += n) {
-      await producer.performBulk(SomeJob, Array.from({ length: Math.min(n, jobs - i) }, () => ARGS));
+      await producer.performBulk(
+        SomeJob,
+        Array.from({ length: Math.min(n, jobs - i) }, () => ARGS),
+      );
     }
   }
   report();
@@ -92,5 +99,6 @@ if (mode === "drain") {
 
 function report(): void {
   const usPerJob = ((performance.now() - started) * 1000) / jobs;
-  console.log(JSON.stringify({ mode, jobs, n, usPerJob: Math.round(usPerJob * 100) / 100 }));
+  const line = JSON.stringify({ mode, jobs, n, usPerJob: Math.round(usPerJob * 100) / 100 });
+  process.stdout.write(`${line}\n`);
 }
