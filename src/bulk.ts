@@ -14,7 +14,7 @@ import {
   ServerShuttingDownError,
   ValidationError,
 } from "./errors.ts";
-import { type JobPayload, MAX_JOB_BYTES } from "./payload.ts";
+import { MAX_JOB_BYTES } from "./payload.ts";
 
 /** Jobs per PUSHB at most: the server pushes them one by one and suggests about 1000. */
 export const BATCH_JOBS = 1000;
@@ -30,15 +30,17 @@ const encoder = new TextEncoder();
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
- * Encodes `jobs` (each to JSON through `prepare`, which checks it) into PUSHB
- * commands of at most {@linkcode BATCH_JOBS} jobs and `MAX_JOB_BYTES` of
- * JSON each. Throws `ValidationError` for any bad or oversized job, before
- * anything is sent. Each command is encoded once, from its jobs' JSON
- * joined: not job by job and copied again.
+ * Encodes `count` jobs (job `i` written as JSON by `jsonOf(i)`, which checks
+ * it, then named by `jidOf(i)`) into PUSHB commands of at most
+ * {@linkcode BATCH_JOBS} jobs and `MAX_JOB_BYTES` of JSON each. Throws
+ * `ValidationError` for any bad or oversized job, before anything is sent.
+ * Each command is encoded once, from its jobs' JSON joined: not job by job
+ * and copied again.
  */
 export function encodeBatches(
-  jobs: readonly JobPayload[],
-  prepare: (job: JobPayload) => string,
+  count: number,
+  jsonOf: (i: number) => string,
+  jidOf: (i: number) => string,
 ): Batch[] {
   const batches: Batch[] = [];
   let jids: string[] = [];
@@ -51,20 +53,21 @@ export function encodeBatches(
     parts = [];
     bytes = 0;
   };
-  for (const job of jobs) {
-    const part = prepare(job);
+  for (let i = 0; i < count; i++) {
+    const part = jsonOf(i);
+    const jid = jidOf(i);
     // JSON of ASCII text is as many bytes as characters; only other text is encoded to count.
     const length = ASCII.test(part) ? part.length : encoder.encode(part).length;
     if (length + 2 > MAX_JOB_BYTES) {
       throw new ValidationError(
-        `Job ${job.jid} is ${length} bytes of JSON, over the ${MAX_JOB_BYTES}-byte limit: ` +
+        `Job ${jid} is ${length} bytes of JSON, over the ${MAX_JOB_BYTES}-byte limit: ` +
           "pass a reference (an id, a URL) instead of the data",
       );
     }
     if (jids.length === BATCH_JOBS || bytes + parts.length + length + 2 > MAX_JOB_BYTES) {
       close();
     }
-    jids.push(job.jid);
+    jids.push(jid);
     parts.push(part);
     bytes += length;
   }
@@ -81,7 +84,6 @@ export async function sendBatches(
   batches: readonly Batch[],
   send: (command: Uint8Array) => Promise<string | null>,
 ): Promise<Record<string, string>> {
-  const pushed: string[] = [];
   // Maps, not objects: a jid such as "constructor" or "__proto__" is just a key.
   const refused = new Map<string, string>();
   for (const [i, batch] of batches.entries()) {
@@ -93,6 +95,8 @@ export async function sendBatches(
       // a lost connection or a garbled reply may have pushed any part of it.
       const refusedWhole = cause instanceof ServerError || cause instanceof ServerShuttingDownError;
       const rest = batches.slice(i + 1).flatMap((b) => b.jids);
+      // Worked out only here: on success, a job costs no step of its own.
+      const pushed = batches.slice(0, i).flatMap((b) => b.jids).filter((jid) => !refused.has(jid));
       throw new BulkPushError({
         pushed,
         refused: Object.fromEntries(refused),
@@ -100,11 +104,7 @@ export async function sendBatches(
         unknown: refusedWhole ? [] : [...batch.jids],
       }, { cause });
     }
-    for (const jid of batch.jids) {
-      const reason = theirs.get(jid);
-      if (reason === undefined) pushed.push(jid);
-      else refused.set(jid, reason);
-    }
+    for (const [jid, reason] of theirs) if (batch.jids.includes(jid)) refused.set(jid, reason);
   }
   return Object.fromEntries(refused);
 }

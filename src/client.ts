@@ -116,7 +116,12 @@ export class Client implements AsyncDisposable {
    */
   async pushBulk(jobs: readonly JobPayload[]): Promise<Record<string, string>> {
     if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
-    const batches = encodeBatches(jobs, (job) => pushJson(job, this.#options.namespace));
+    const namespace = this.#options.namespace;
+    const batches = encodeBatches(
+      jobs.length,
+      (i) => pushJson(jobs[i]!, namespace),
+      (i) => jobs[i]!.jid,
+    );
     return await sendBatches(batches, (command) => this.#send(command, "PUSHB"));
   }
 

@@ -114,6 +114,11 @@ export class Pool {
     return this.#options.backoff;
   }
 
+  /** The namespace of its connections' queues, if any. */
+  get namespace(): string | undefined {
+    return this.#options.namespace;
+  }
+
   /** Runs `call` on the least busy connection. */
   use<T>(call: (client: Client) => Promise<T>): Promise<T> {
     const slot = this.#pick();

@@ -11,8 +11,10 @@ import { fillBatch } from "./ent/scope.ts";
 import { Pool } from "./pool.ts";
 import { BulkPushError } from "./errors.ts";
 import { PRODUCER_OPTIONS } from "./rules.ts";
-import { type JobOptions, mergeOptions } from "./job.ts";
-import type { JobPayload } from "./payload.ts";
+import { type JobOptions, type JobType, mergeOptions, payloadOf } from "./job.ts";
+import { type JobPayload, randomJid, sameKindJson } from "./payload.ts";
+import { encodeBatches, sendBatches } from "./bulk.ts";
+import type { Client } from "./client.ts";
 import {
   buildJob,
   type BulkEntry,
@@ -195,7 +197,23 @@ export class Producer implements AsyncDisposable, JobPusher {
     options: PerformOptions<Args>,
     argsList: readonly NoInfer<Args>[],
   ): Promise<string[]> {
-    return await this.#pushBulk(sameKind(this.#defaults, options, argsList));
+    const jobs = sameKind(this.#defaults, options, argsList);
+    const kind = jobs[0]?.[0] as JobType | undefined;
+    if (kind === undefined || kind.schema !== undefined || this.#middleware.length > 0) {
+      return await this.#pushBulk(jobs);
+    }
+    // One kind, nothing to pass through: its fields are checked and written once.
+    const write = sameKindJson(payloadOf(kind, []), this.#pool.namespace);
+    const jids = jobs.map(() => randomJid());
+    const batches = encodeBatches(
+      jobs.length,
+      (i) => write(jids[i]!, jobs[i]![1], jobs[i]![2]),
+      (i) => jids[i]!,
+    );
+    return await this.#sendBulk(
+      jids,
+      (client) => sendBatches(batches, (c) => client.send(c, "PUSHB")),
+    );
   }
 
   /**
@@ -262,12 +280,20 @@ export class Producer implements AsyncDisposable, JobPusher {
 
   async #pushBulk(jobs: readonly BulkEntry[]): Promise<string[]> {
     const payloads: JobPayload[] = await bulkJobs(this.#middleware, jobs);
-    const refused = await this.#pool.use((client) => client.pushBulk(payloads));
+    return await this.#sendBulk(payloads.map((j) => j.jid), (client) => client.pushBulk(payloads));
+  }
+
+  /** Runs `push` on a connection; resolves with `jids`, or throws for the ones refused. */
+  async #sendBulk(
+    jids: string[],
+    push: (client: Client) => Promise<Record<string, string>>,
+  ): Promise<string[]> {
+    const refused = await this.#pool.use(push);
     if (Object.keys(refused).length > 0) {
-      const pushed = payloads.map((j) => j.jid).filter((jid) => !Object.hasOwn(refused, jid));
+      const pushed = jids.filter((jid) => !Object.hasOwn(refused, jid));
       throw new BulkPushError({ pushed, refused, notPushed: [], unknown: [] });
     }
-    return payloads.map((j) => j.jid);
+    return jids;
   }
 
   /** Closes every connection after the pushes under way are done. */

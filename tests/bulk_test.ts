@@ -19,7 +19,7 @@ import {
 } from "../mod.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { startProxy } from "./harness/proxy.ts";
-import { redis } from "./harness/redis.ts";
+import { jobsIn, jobsQueued, redis } from "./harness/redis.ts";
 
 /** Lua for Redis: the jids of the jobs in the list KEYS[1]. */
 const JIDS = "local r = {} for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do " +
@@ -112,6 +112,60 @@ describe("bulk pushes on a real Faktory", () => {
     assert.ok(error.pushed.every((jid) => held.has(jid)));
     assert.ok(error.notPushed.every((jid) => !held.has(jid)));
     assert.equal(held.size, 2000);
+  });
+
+  test("performBulk writes each job as perform does: every option, a namespace, a schedule", async () => {
+    const url = `${server.url}/bulk-ns-`;
+    await using producer = await Producer.connect({ url, logger: silentLogger });
+    const options = {
+      jobtype: "Same",
+      queue: "bulk-same",
+      once: true,
+      reserveFor: 600,
+      backtrace: 5,
+      custom: { team: "a b", n: 1 },
+    };
+    const at = new Date(Date.now() + 3_600_000);
+    const one = await producer.perform(options, [0, "x"]);
+    const many = await producer.performBulk(options, [[1, "y"], [2, { z: null }]]);
+    const later = await producer.perform([options, { at }], [3]);
+    const laterMany = await producer.performBulk([options, { at }], [[4]]);
+    // What the server stored, without what it adds or what differs by design.
+    const strip = ({ jid: _, args: __, created_at: ___, enqueued_at: ____, ...rest }: object & {
+      jid?: unknown;
+      args?: unknown;
+      created_at?: unknown;
+      enqueued_at?: unknown;
+    }) => rest;
+    const queued = await jobsQueued(server, "bulk-ns-bulk-same");
+    const byJid = new Map(queued.map((job) => [job.jid, job]));
+    assert.deepEqual([one, ...many].map((jid) => byJid.get(jid)?.args), [[0, "x"], [1, "y"], [
+      2,
+      { z: null },
+    ]]);
+    assert.deepEqual(strip(byJid.get(many[1])!), strip(byJid.get(one)!));
+    assert.equal(byJid.get(one)!.retry, -1);
+    assert.deepEqual(byJid.get(one)!.custom, { team: "a b", n: 1 });
+    const scheduled = new Map((await jobsIn(server, "scheduled")).map((job) => [job.jid, job]));
+    assert.deepEqual(scheduled.get(laterMany[0])?.args, [4]);
+    assert.deepEqual(strip(scheduled.get(laterMany[0])!), strip(scheduled.get(later)!));
+    assert.equal(scheduled.get(later)!.queue, "bulk-ns-bulk-same");
+  });
+
+  test("performBulk refuses bad args by their place in argsList, before anything is pushed", async () => {
+    await using producer = await Producer.connect({ url: server.url, logger: silentLogger });
+    const kind = { jobtype: "Named", queue: "bulk-named" };
+    await assert.rejects(producer.performBulk(kind, [["ok"], [1n]] as never), (e: Error) => {
+      assert.ok(e instanceof ValidationError, String(e));
+      assert.match(e.message, /^Invalid argsList\[1\]\[0\]: BigInt has no JSON form/);
+      return true;
+    });
+    await assert.rejects(producer.performBulk(kind, [["ok"], "no"] as never), (e: Error) => {
+      assert.ok(e instanceof ValidationError, String(e));
+      assert.match(e.message, /^Invalid argsList\[1\] for Named: args must be an array/);
+      return true;
+    });
+    assert.equal((await jidsIn(server, "bulk-named")).size, 0);
   });
 
   test("jids that name Object.prototype members are just jids", async () => {
