@@ -7,9 +7,16 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AuthenticationError, Client, ConnectionError, silentLogger, Worker } from "../mod.ts";
+import {
+  AuthenticationError,
+  Client,
+  ConnectionError,
+  silentLogger,
+  Worker,
+  type WorkerOptions,
+} from "../mod.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
-import { startProxy } from "./harness/proxy.ts";
+import { type Proxy, startProxy } from "./harness/proxy.ts";
 import { until } from "./harness/until.ts";
 
 /** A promise and the function that resolves it. */
@@ -74,26 +81,40 @@ describe("a password-protected worker's start", () => {
     }
   });
 
-  test("its fetchers connect one after another: none waits for a hashing slot with its connectTimeout running", async () => {
-    await using proxy = await startProxy(server);
-    // Heartbeat and first fetcher through; every later connection held, and
-    // given up at its connectTimeout.
-    proxy.limit(2, "hold");
-    const queue = "pw-one-by-one";
-    await client.push({ jid: "pw-one-by-one-1", jobtype: "Quick", args: [], queue });
+  /**
+   * A worker behind `proxy` that lets its first two connections through (the
+   * heartbeat's and the first fetcher's) and holds or refuses the rest, with
+   * one job waiting in `queue`.
+   */
+  async function behindLimit(
+    proxy: Proxy,
+    how: "hold" | "refuse",
+    queue: string,
+    options: Pick<WorkerOptions, "concurrency" | "connectTimeout" | "backoff">,
+  ) {
+    proxy.limit(2, how);
+    await client.push({ jid: `${queue}-1`, jobtype: "Quick", args: [], queue });
     const errors: Error[] = [];
     const done: string[] = [];
     const worker = new Worker({
       url: proxy.url,
-      concurrency: 10,
       queues: [queue],
-      connectTimeout: 2_000,
-      backoff: { base: 10_000, max: 10_000 },
       logger: silentLogger,
+      ...options,
     });
     worker.on("error", (e) => errors.push(e));
     worker.register("Quick", (job) => void done.push(job.jid));
-    const running = worker.run();
+    return { worker, running: worker.run(), errors, done };
+  }
+
+  test("its fetchers connect one after another: none waits for a hashing slot with its connectTimeout running", async () => {
+    await using proxy = await startProxy(server);
+    // Every connection after the first two is held, and given up at its connectTimeout.
+    const { worker, running, errors, done } = await behindLimit(proxy, "hold", "pw-one-by-one", {
+      concurrency: 10,
+      connectTimeout: 2_000,
+      backoff: { base: 10_000, max: 10_000 },
+    });
     try {
       await until(() => done.length === 1, 15_000, "the first job ran");
       await until(() => errors.length >= 1, 15_000, "a held connect given up");
@@ -109,21 +130,11 @@ describe("a password-protected worker's start", () => {
 
   test("a background connection that fails is reported and retried; the first job still runs", async () => {
     await using proxy = await startProxy(server);
-    proxy.limit(2, "refuse");
     const queue = "pw-refused";
-    await client.push({ jid: "pw-refused-1", jobtype: "Quick", args: [], queue });
-    const errors: Error[] = [];
-    const done: string[] = [];
-    const worker = new Worker({
-      url: proxy.url,
+    const { worker, running, errors, done } = await behindLimit(proxy, "refuse", queue, {
       concurrency: 3,
-      queues: [queue],
       backoff: { base: 50, max: 200 },
-      logger: silentLogger,
     });
-    worker.on("error", (e) => errors.push(e));
-    worker.register("Quick", (job) => void done.push(job.jid));
-    const running = worker.run();
     try {
       await until(() => done.length === 1, 15_000, "the first job ran");
       await until(() => errors.length >= 1, 15_000, "a refused connect reported");

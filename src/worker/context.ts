@@ -42,6 +42,11 @@ export class Deadlines {
     return reservation;
   }
 
+  /** When the deadline of a reservation ending at `end` is due: `margin` before, a second from now at the soonest. */
+  dueFor(end: number): number {
+    return Math.max(Date.now() + 1000, end - this.margin);
+  }
+
   /** Stops watching `reservation`. */
   forget(reservation: Reservation): void {
     this.#pending.delete(reservation);
@@ -91,7 +96,7 @@ export class Reservation {
 
   constructor(readonly deadlines: Deadlines, end: number, readonly expire: () => void) {
     this.#end = end;
-    this.due = Math.max(Date.now() + 1000, end - deadlines.margin);
+    this.due = deadlines.dueFor(end);
   }
 
   /** When the server's reservation ends, in ms since the epoch. */
@@ -107,7 +112,7 @@ export class Reservation {
   extend(until: number): void {
     if (until <= this.#end) return;
     this.#end = until;
-    this.due = Math.max(Date.now() + 1000, until - this.deadlines.margin);
+    this.due = this.deadlines.dueFor(until);
   }
 
   /** Stops watching: the job settled. */
