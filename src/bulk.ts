@@ -14,7 +14,7 @@ import {
   ServerShuttingDownError,
   ValidationError,
 } from "./errors.ts";
-import { MAX_JOB_BYTES } from "./payload.ts";
+import { type JobPayload, MAX_JOB_BYTES, pushJson } from "./payload.ts";
 
 /** Jobs per PUSHB at most: the server pushes them one by one and suggests about 1000. */
 export const BATCH_JOBS = 1000;
@@ -73,6 +73,21 @@ export function encodeBatches(
   }
   close();
   return batches;
+}
+
+/** `Client.pushBulk`: each job checked and written by `pushJson`, then sent through `send`. */
+export async function pushPayloads(
+  jobs: readonly JobPayload[],
+  namespace: string | undefined,
+  send: (command: Uint8Array) => Promise<string | null>,
+): Promise<Record<string, string>> {
+  if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
+  const batches = encodeBatches(
+    jobs.length,
+    (i) => pushJson(jobs[i]!, namespace),
+    (i) => jobs[i]!.jid,
+  );
+  return await sendBatches(batches, send);
 }
 
 /**

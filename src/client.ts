@@ -6,12 +6,11 @@
  */
 
 import { beat, type BeatOptions, type WorkerState } from "./beat.ts";
-import { encodeBatches, sendBatches } from "./bulk.ts";
+import { pushPayloads } from "./bulk.ts";
 import { type ClientConfig, type ClientOptions, resolveClientOptions } from "./client_options.ts";
 import * as ent from "./ent/commands.ts";
 import type { BatchOptions, BatchStatus } from "./ent/batch.ts";
 import type { JobTracking, TrackingUpdate } from "./ent/tracking.ts";
-import { ValidationError } from "./errors.ts";
 import { describeFailure } from "./failure.ts";
 import { FetchCommand } from "./fetch_command.ts";
 import { parseInfo, type ServerInfo } from "./info.ts";
@@ -115,14 +114,7 @@ export class Client implements AsyncDisposable {
    * ```
    */
   async pushBulk(jobs: readonly JobPayload[]): Promise<Record<string, string>> {
-    if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
-    const namespace = this.#options.namespace;
-    const batches = encodeBatches(
-      jobs.length,
-      (i) => pushJson(jobs[i]!, namespace),
-      (i) => jobs[i]!.jid,
-    );
-    return await sendBatches(batches, (command) => this.#send(command, "PUSHB"));
+    return await pushPayloads(jobs, this.#options.namespace, (c) => this.#send(c, "PUSHB"));
   }
 
   /**
