@@ -221,22 +221,24 @@ export function buildPayload<Args extends readonly unknown[]>(
   now: number = Date.now(),
 ): JobPayload<Args> {
   checkOptions(JOB_OPTIONS, options, "job options");
-  return payloadOf(options, args, now);
+  return payloadOf(options, args, "args", now);
 }
 
 /**
  * {@linkcode buildPayload} for options checked already (by
- * {@linkcode mergeOnto}): a push checks each option once, not twice.
+ * {@linkcode mergeOnto}): a push checks each option once, not twice. `path`
+ * names the args in an error (a bulk push names them by their place).
  */
 export function payloadOf<Args extends readonly unknown[]>(
   options: JobOptions,
   args: Args,
+  path = "args",
   now?: number,
 ): JobPayload<Args> {
   const { jobtype } = options;
   checkValue(JOBTYPE, jobtype, "jobtype");
   if (!Array.isArray(args)) {
-    throw new ValidationError(`Invalid args for ${jobtype}: args must be an array`);
+    throw new ValidationError(`Invalid ${path} for ${jobtype}: args must be an array`);
   }
   const job: JobPayload<Args> = { jid: options.jid ?? randomJid(), jobtype: jobtype!, args };
   if (options.queue !== undefined) job.queue = options.queue;

@@ -116,14 +116,15 @@ const REQUIRED_FIELDS = ["jid", "jobtype", "args"] as const;
 /**
  * Checks a job before it is sent against the rules of src/rules.ts, and its
  * `args` and `custom` against the JSON rule of src/json.ts; throws
- * {@linkcode ValidationError} naming the field to fix.
+ * {@linkcode ValidationError} naming the field to fix (`argsPath` names the
+ * args, such as `jobs[3].args` in a bulk).
  */
-export function validatePayload(job: JobPayload): void {
+export function validatePayload(job: JobPayload, argsPath = "args"): void {
   checkOptions(JOB_PAYLOAD, job, "job", REQUIRED);
   for (const required of REQUIRED_FIELDS) {
     if (job[required] === undefined) checkValue(JOB_PAYLOAD[required]!, undefined, required);
   }
-  checkJson(job.args, "args");
+  checkJson(job.args, argsPath);
   if (job.custom !== undefined) checkJson(job.custom, "custom");
 }
 
@@ -149,8 +150,12 @@ export function preparePush(job: JobPayload, namespace: string | undefined): Job
  * missing `retry` is written in front. A spread copy cost ~2 us more per
  * push to build and stringify on Node 20 than the job itself.
  */
-export function pushJson(job: JobPayload, namespace: string | undefined): string {
-  validatePayload(job); // an object from here on
+export function pushJson(
+  job: JobPayload,
+  namespace: string | undefined,
+  argsPath = "args",
+): string {
+  validatePayload(job, argsPath); // an object from here on
   if (
     namespace !== undefined || "toJSON" in job || Object.getPrototypeOf(job) !== Object.prototype
   ) {

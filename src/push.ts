@@ -9,6 +9,7 @@
 import type { BatchOptions } from "./ent/batch.ts";
 import { show, ValidationError } from "./errors.ts";
 import { type JobOptions, type JobType, mergeOnto, payloadOf } from "./job.ts";
+import { checkJson } from "./json.ts";
 import type { JobPayload } from "./payload.ts";
 import { parseArgs } from "./schema.ts";
 
@@ -151,7 +152,7 @@ export function buildJob(
   args: readonly unknown[],
   path = "args",
 ): JobPayload | Promise<JobPayload> {
-  const job = payloadOf(options, args);
+  const job = payloadOf(options, args, path);
   const { schema } = options as JobType;
   if (schema === undefined) return job;
   return parseArgs(schema, job.jobtype, job.args, ValidationError, path).then(() => job);
@@ -182,7 +183,9 @@ export type BulkEntry = readonly [options: JobOptions, args: unknown, path: stri
  * The jobs of a bulk push, built from composed options and arguments (and
  * checked against their schemas) and passed through the push middleware one
  * by one (`next` only queues a job; one whose chain does not call it is left
- * out), before any is sent.
+ * out), before any is sent. Where `next` queues a job, its args are checked
+ * as JSON, as a single push's are there, but named by their place in the
+ * bulk (`argsList[3][0]`), as `performBulk`'s fast path names them.
  */
 export async function bulkJobs(
   middleware: readonly PushMiddleware[],
@@ -192,15 +195,12 @@ export async function bulkJobs(
   for (const [options, args, path] of jobs) {
     const built = buildJob(options, args as readonly unknown[], path);
     const job = built instanceof Promise ? await built : built; // a tick per job only with a schema
-    if (middleware.length === 0) accepted.push(job);
-    else {
-      await throughMiddleware(
-        middleware,
-        job,
-        () => Promise.resolve(void accepted.push(job)),
-        true,
-      );
-    }
+    const accept = () => {
+      checkJson(job.args, path);
+      accepted.push(job);
+    };
+    if (middleware.length === 0) accept();
+    else await throughMiddleware(middleware, job, () => Promise.resolve().then(accept), true);
   }
   return accepted;
 }

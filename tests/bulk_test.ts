@@ -10,13 +10,16 @@ import {
   BulkPushError,
   Client,
   ConnectionError,
+  defineJob,
   FaktoryError,
   type JobPayload,
   Producer,
   randomJid,
+  schemaFrom,
   silentLogger,
   ValidationError,
 } from "../mod.ts";
+import { TestProducer } from "../src/testing.ts";
 import { type FaktoryServer, startFaktory } from "./harness/faktory.ts";
 import { startProxy } from "./harness/proxy.ts";
 import { jobsIn, jobsQueued, redis } from "./harness/redis.ts";
@@ -152,20 +155,59 @@ describe("bulk pushes on a real Faktory", () => {
     assert.equal(scheduled.get(later)!.queue, "bulk-ns-bulk-same");
   });
 
-  test("performBulk refuses bad args by their place in argsList, before anything is pushed", async () => {
-    await using producer = await Producer.connect({ url: server.url, logger: silentLogger });
+  test("every bulk push names bad args by their place, whichever path builds the jobs, before anything is pushed", async () => {
+    const url = server.url;
+    await using plain = await Producer.connect({ url, logger: silentLogger });
+    await using mw = await Producer.connect({
+      url,
+      logger: silentLogger,
+      middleware: [(_job, next) => next()],
+    });
+    const fake = new TestProducer();
     const kind = { jobtype: "Named", queue: "bulk-named" };
-    await assert.rejects(producer.performBulk(kind, [["ok"], [1n]] as never), (e: Error) => {
-      assert.ok(e instanceof ValidationError, String(e));
-      assert.match(e.message, /^Invalid argsList\[1\]\[0\]: BigInt has no JSON form/);
-      return true;
+    const checked = defineJob("Named", { queue: "bulk-named", schema: schemaFrom((a) => a) });
+    // [what pushes, the place it names]: the fast path, push middleware, a
+    // schema, performMany, and the in-memory double.
+    const pushers: [string, (list: unknown[]) => Promise<unknown>, string][] = [
+      ["performBulk", (l) => plain.performBulk(kind, l as never), "argsList[1]"],
+      ["with middleware", (l) => mw.performBulk(kind, l as never), "argsList[1]"],
+      ["with a schema", (l) => plain.performBulk(checked, l as never), "argsList[1]"],
+      ["performMany", (l) => plain.performMany(l.map((a) => [kind, a]) as never), "jobs[1][1]"],
+      ["TestProducer", (l) => fake.performBulk(kind, l as never), "argsList[1]"],
+    ];
+    const esc = (s: string) => s.replace(/[[\]]/g, "\\$&");
+    for (const [name, push, place] of pushers) {
+      for (
+        const [bad, says] of [
+          [[1n], `${esc(place)}\\[0\\]: BigInt has no JSON form`],
+          [
+            [{ a: [() => 1] }],
+            `${esc(place)}\\[0\\]\\.a\\[0\\]: a function cannot be sent as JSON`,
+          ],
+          ["no", `${esc(place)} for Named: args must be an array`],
+        ] as const
+      ) {
+        await assert.rejects(push([["ok"], bad]), (e: Error) => {
+          assert.ok(e instanceof ValidationError, `${name}: ${e}`);
+          assert.match(e.message, new RegExp(`^Invalid ${says}`), name);
+          return true;
+        });
+      }
+    }
+    // Client.pushBulk takes payloads: their args are named by the job's place.
+    await using client = await Client.connect({ url, logger: silentLogger });
+    const payload = (args: unknown) => ({
+      jid: randomJid(),
+      jobtype: "Named",
+      args,
+      queue: "bulk-named",
     });
-    await assert.rejects(producer.performBulk(kind, [["ok"], "no"] as never), (e: Error) => {
-      assert.ok(e instanceof ValidationError, String(e));
-      assert.match(e.message, /^Invalid argsList\[1\] for Named: args must be an array/);
-      return true;
-    });
+    await assert.rejects(
+      client.pushBulk([payload(["ok"]), payload([{ a: [1n] }])] as never),
+      /^ValidationError: Invalid jobs\[1\]\.args\[0\]\.a\[0\]: BigInt has no JSON form/,
+    );
     assert.equal((await jidsIn(server, "bulk-named")).size, 0);
+    assert.equal(fake.pushed.length, 0);
   });
 
   test("jids that name Object.prototype members are just jids", async () => {
