@@ -119,7 +119,9 @@ export async function sendBatches(
         unknown: refusedWhole ? [] : [...batch.jids],
       }, { cause });
     }
-    for (const [jid, reason] of theirs) if (batch.jids.includes(jid)) refused.set(jid, reason);
+    if (theirs.size === 0) continue;
+    const ours = new Set(batch.jids); // a reply naming a jid not in the batch is ignored
+    for (const [jid, reason] of theirs) if (ours.has(jid)) refused.set(jid, reason);
   }
   return Object.fromEntries(refused);
 }

@@ -245,6 +245,22 @@ test("hostile (test double: every reply split into single bytes): replies are re
   await client.flush();
 });
 
+test("hostile (test double: a PUSHB reply that names jobs not in the batch): only the batch's own count as refused", async () => {
+  await using fake = await replying((peer, line) => {
+    const jids = [...line.matchAll(/"jid":"([^"]+)"/g)].map((m) => m[1]);
+    return peer.write(
+      `+${JSON.stringify({ [jids[1]!]: "full", stranger: "x", ["__proto__"]: "y" })}\r\n`,
+    );
+  });
+  const job = (jid: string) => ({ jid, jobtype: "J", args: [] });
+  assert.deepEqual(
+    await fake.client.pushBulk([job("job-aaaa"), job("job-bbbb"), job("job-cccc")]),
+    {
+      "job-bbbb": "full",
+    },
+  );
+});
+
 test("hostile (test double: a reply that stalls halfway): TimeoutError within commandTimeout", async () => {
   await using fake = await replying((peer) => peer.write('$100\r\n{"a":'));
   const { error, ms } = await commandError(fake.client.info());
