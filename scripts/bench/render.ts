@@ -163,6 +163,12 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
     const v = summary[s]?.[c]?.peakRssMb;
     return v === undefined ? undefined : v.toFixed(0);
   });
+  lines.push(
+    "On Deno the runners read /proc through `Deno.readTextFileSync`: a Deno program that loads",
+    "`node:fs` keeps its short-lived objects longer and peaks about twice as high",
+    "(bench/profiles.md).",
+    "",
+  );
   table(
     "Password connect + HELLO (ms per connection: median (min-max))",
     ["connect", "hash", "per1000", "floor1000", "first-job"],
