@@ -102,6 +102,21 @@ export async function measure(body) {
   };
 }
 
+/**
+ * Runs `work(options.warmup)` untimed, if the bench asked for a warm-up,
+ * then measures `work(options.jobs)`: the JIT compiles the hot paths during
+ * the warm-up, so the figures are of the steady state.
+ * @param {(jobs: number) => Promise<void>} work
+ */
+export async function measured(work) {
+  const { options } = parseArgs();
+  if (options.warmup > 0) await work(options.warmup);
+  return await measure(async () => {
+    await work(options.jobs);
+    return options.jobs;
+  });
+}
+
 /** Writes the result as the last line of stdout. */
 export function report(result) {
   const line = JSON.stringify({ ...result, vmHwmKb: peakRssKb() });

@@ -20,6 +20,7 @@ import {
   LOAD_QUEUES,
   loops,
   measure,
+  measured,
   parseArgs,
   randomQueue,
   report,
@@ -37,9 +38,8 @@ switch (mode) {
   case "push-seq": {
     const client = new Client({ poolSize: 1 });
     report(
-      await measure(async () => {
-        for (let i = 0; i < options.jobs; i++) await client.push(job());
-        return options.jobs;
+      await measured(async (jobs) => {
+        for (let i = 0; i < jobs; i++) await client.push(job());
       }),
     );
     await client.close();
@@ -47,13 +47,12 @@ switch (mode) {
   }
   case "push-conc": {
     const client = new Client(options.poolSize ? { poolSize: options.poolSize } : {});
-    const claim = tickets(options.jobs);
     report(
-      await measure(async () => {
+      await measured(async (jobs) => {
+        const claim = tickets(jobs);
         await loops(options.concurrency, async () => {
           while (claim()) await client.push(job());
         });
-        return options.jobs;
       }),
     );
     await client.close();
@@ -62,13 +61,12 @@ switch (mode) {
   case "pushb": {
     const client = new Client({ poolSize: 1 });
     report(
-      await measure(async () => {
-        for (let done = 0; done < options.jobs; done += options.batch) {
-          const n = Math.min(options.batch, options.jobs - done);
+      await measured(async (jobs) => {
+        for (let done = 0; done < jobs; done += options.batch) {
+          const n = Math.min(options.batch, jobs - done);
           const refused = await client.pushBulk(Array.from({ length: n }, job));
           if (Object.keys(refused).length > 0) fail(`PUSHB refused ${Object.keys(refused).length}`);
         }
-        return options.jobs;
       }),
     );
     await client.close();
@@ -80,25 +78,28 @@ switch (mode) {
       concurrency: options.concurrency,
       registry: { SomeJob: () => {} },
     });
+    const warmup = options.warmup ?? 0;
     let done = 0;
     let finished;
     const all = new Promise((resolve) => (finished = resolve));
     let begin;
+    // Timed from the first job, or from the last warm-up job's ACK.
     let started = false;
     // The Worker has no "acknowledged" event: count confirmed ACKs at the client.
     const ack = worker.client.ack.bind(worker.client);
     worker.client.ack = async (jid) => {
       const reply = await ack(jid);
-      if (++done === options.jobs) finished();
+      if (++done === warmup && warmup > 0) begin();
+      if (done === warmup + options.jobs) finished();
       return reply;
     };
     worker.use(async (_ctx, next) => {
-      if (!started) (started = true), begin();
+      if (!started && warmup === 0) (started = true), begin();
       await next();
     });
     worker.on("fail", ({ job, error }) => fail(`job ${job.jid} failed: ${error}`));
     worker.on("error", (e) => {
-      if (done < options.jobs) fail(`worker error: ${e}`);
+      if (done < warmup + options.jobs) fail(`worker error: ${e}`);
     });
     const result = measure(async (_extra, b) => {
       begin = b;

@@ -32,6 +32,7 @@ import {
   LOAD_QUEUES,
   loops,
   measure,
+  measured,
   parseArgs,
   randomQueue,
   report,
@@ -89,9 +90,8 @@ switch (mode) {
   case "push-seq": {
     const conn = await connect();
     report(
-      await measure(async () => {
-        for (let i = 0; i < options.jobs; i++) await push(conn);
-        return options.jobs;
+      await measured(async (jobs) => {
+        for (let i = 0; i < jobs; i++) await push(conn);
       }),
     );
     close(conn);
@@ -99,14 +99,13 @@ switch (mode) {
   }
   case "push-conc": {
     const conns = await Promise.all(Array.from({ length: options.connections }, () => connect()));
-    const claim = tickets(options.jobs);
     let next = 0;
     report(
-      await measure(async () => {
+      await measured(async (jobs) => {
+        const claim = tickets(jobs);
         await loops(options.concurrency, async () => {
           while (claim()) await push(conns[next++ % conns.length]);
         });
-        return options.jobs;
       }),
     );
     conns.forEach(close);
@@ -115,14 +114,13 @@ switch (mode) {
   case "pushb": {
     const conn = await connect();
     report(
-      await measure(async () => {
-        for (let done = 0; done < options.jobs; done += options.batch) {
-          const n = Math.min(options.batch, options.jobs - done);
+      await measured(async (jobs) => {
+        for (let done = 0; done < jobs; done += options.batch) {
+          const n = Math.min(options.batch, jobs - done);
           conn.send(`PUSHB [${Array.from({ length: n }, () => job()).join(",")}]`);
           const refused = JSON.parse(String(await conn.reply()));
           if (Object.keys(refused).length > 0) fail(`refused: ${JSON.stringify(refused)}`);
         }
-        return options.jobs;
       }),
     );
     close(conn);
@@ -130,9 +128,12 @@ switch (mode) {
   }
   case "drain": {
     const conns = await Promise.all(Array.from({ length: options.concurrency }, () => connect()));
-    const claim = tickets(options.jobs);
+    const warmup = options.warmup ?? 0;
+    const claim = tickets(warmup + options.jobs);
+    let acked = 0;
     report(
       await measure(async (_extra, begin) => {
+        // Timed from the first job, or from the last warm-up job's ACK.
         let started = false;
         await loops(conns.length, async (i) => {
           const conn = conns[i];
@@ -140,14 +141,15 @@ switch (mode) {
           conn.send("FETCH default");
           for (;;) {
             const payload = await conn.reply();
-            if (payload === null) fail(`queue empty before ${options.jobs} jobs`);
-            if (!started) (started = true), begin();
+            if (payload === null) fail(`queue empty before ${warmup + options.jobs} jobs`);
+            if (!started && warmup === 0) (started = true), begin();
             const { jid } = JSON.parse(String(payload));
             // The handler is a no-op, as in the library's run.
             const more = claim();
             if (more) conn.send(`ACK {"jid":"${jid}"}`, "FETCH default");
             else conn.send(`ACK {"jid":"${jid}"}`);
             await conn.reply(); // the ACK's +OK
+            if (++acked === warmup) begin();
             if (!more) return;
           }
         });

@@ -72,6 +72,7 @@ const runner = (runtime: string[], modes: readonly Scenario["mode"][], lib?: str
   }
   if (s.mode === "push-conc") options.connections = FLOOR_PUSH_CONNECTIONS; // the floor's
   if (s.mode === "pushb") options.batch = s.batch;
+  if (s.warmup) options.warmup = s.warmup;
   if (s.mode === "mixed") options.threads = s.concurrency;
   if (s.mode === "connect") options.count = s.concurrency;
   if (s.mode === "first-job") options.count = s.count;
@@ -98,14 +99,15 @@ const CLIENTS: ClientDef[] = [
     id: "go",
     command(s) {
       const go = `${cacheBin}/faktory-bench-go`;
+      const warmup = String(s.warmup ?? 0);
       switch (s.mode) {
         case "push-seq":
-          return [go, "push-seq", String(s.jobs)];
+          return [go, "push-seq", String(s.jobs), "1", warmup];
         case "push-conc":
         case "drain":
-          return [go, s.mode, String(s.jobs), String(s.concurrency)];
+          return [go, s.mode, String(s.jobs), String(s.concurrency), warmup];
         case "pushb":
-          return [go, "pushb", String(s.jobs), String(s.batch)];
+          return [go, "pushb", String(s.jobs), String(s.batch), warmup];
         case "mixed": // the load tester itself
           return [`${cacheBin}/faktory-load`, String(s.jobs), String(s.concurrency)];
         case "connect":
@@ -129,6 +131,7 @@ async function measureOnce(
   url: string,
   setup: () => Promise<void>,
   jobs: number,
+  warmup: number,
   serverDirs: readonly string[],
   failures: Results["failures"],
 ): Promise<Measured | undefined> {
@@ -138,7 +141,8 @@ async function measureOnce(
     const busy0 = await machineCpu();
     const t0 = performance.now();
     const before = await serverCpu(serverDirs);
-    const m = await runClient(command, url, Math.max(60_000, jobs * 5));
+    const m = await runClient(command, url, Math.max(60_000, (jobs + warmup) * 5));
+    if (warmup > 0) m.warmup = warmup;
     const after = await serverCpu(serverDirs);
     const seconds = (performance.now() - t0) / 1000;
     const busy1 = await machineCpu();
@@ -259,6 +263,7 @@ export async function measure(options: MeasureOptions): Promise<Results> {
             url,
             () => scenario.password ? Promise.resolve() : reset(url, scenario.preload),
             scenario.jobs,
+            scenario.warmup ?? 0,
             serverDirs,
             failures,
           );
@@ -290,6 +295,7 @@ export async function measure(options: MeasureOptions): Promise<Results> {
             server.url,
             () => reset(server.url, jobs),
             jobs,
+            0,
             serverDirs,
             failures,
           );

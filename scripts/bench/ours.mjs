@@ -35,6 +35,7 @@ import {
   LOAD_QUEUES,
   loops,
   measure,
+  measured,
   parseArgs,
   randomQueue,
   report,
@@ -57,9 +58,8 @@ switch (mode) {
   case "push-seq": {
     const p = await producer(1);
     report(
-      await measure(async () => {
-        for (let i = 0; i < options.jobs; i++) await p.perform(SomeJob, ARGS);
-        return options.jobs;
+      await measured(async (jobs) => {
+        for (let i = 0; i < jobs; i++) await p.perform(SomeJob, ARGS);
       }),
     );
     await p.close();
@@ -67,13 +67,12 @@ switch (mode) {
   }
   case "push-conc": {
     const p = await producer(options.poolSize);
-    const claim = tickets(options.jobs);
     report(
-      await measure(async () => {
+      await measured(async (jobs) => {
+        const claim = tickets(jobs);
         await loops(options.concurrency, async () => {
           while (claim()) await p.perform(SomeJob, ARGS);
         });
-        return options.jobs;
       }),
     );
     await p.close();
@@ -82,12 +81,11 @@ switch (mode) {
   case "pushb": {
     const p = await producer(1);
     report(
-      await measure(async () => {
-        for (let done = 0; done < options.jobs; done += options.batch) {
-          const n = Math.min(options.batch, options.jobs - done);
+      await measured(async (jobs) => {
+        for (let done = 0; done < jobs; done += options.batch) {
+          const n = Math.min(options.batch, jobs - done);
           await p.performBulk(SomeJob, Array.from({ length: n }, () => ARGS));
         }
-        return options.jobs;
       }),
     );
     await p.close();
@@ -101,20 +99,25 @@ switch (mode) {
       logger: silentLogger,
     });
     worker.register("SomeJob", () => {});
+    const warmup = options.warmup ?? 0;
     let done = 0;
     let finished;
     const all = new Promise((resolve) => (finished = resolve));
     const result = measure(async (_extra, begin) => {
+      // Timed from the first job, or from the last warm-up job's ACK.
       let started = false;
-      worker.on("start", () => {
-        if (!started) (started = true), begin();
-      });
+      if (warmup === 0) {
+        worker.on("start", () => {
+          if (!started) (started = true), begin();
+        });
+      }
       worker.on("success", () => {
-        if (++done === options.jobs) finished();
+        if (++done === warmup && warmup > 0) begin();
+        if (done === warmup + options.jobs) finished();
       });
       worker.on("failure", (job, e) => fail(`job ${job.jid} failed: ${e}`));
       worker.on("error", (e) => {
-        if (done < options.jobs) fail(`worker error: ${e}`);
+        if (done < warmup + options.jobs) fail(`worker error: ${e}`);
       });
       await all;
       return options.jobs;

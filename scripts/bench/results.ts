@@ -65,6 +65,13 @@ export interface Sizes {
   readonly drain: number;
   readonly mixed: number;
   readonly connect: number;
+  /**
+   * Jobs each client does first, in the same process and untimed, before a
+   * push or drain scenario's measured jobs: V8 and JavaScriptCore compile
+   * the hot paths over the first thousands of jobs, so the rows compare
+   * steady states (start-up has the connect and first-job rows).
+   */
+  readonly warmup: number;
   readonly rssSmall: number;
   readonly rssLarge: number;
   /** The --long memory run (1M jobs). */
@@ -78,6 +85,7 @@ export function sizes(quick: boolean): Sizes {
       drain: 2_000,
       mixed: 3_000,
       connect: 2,
+      warmup: 500,
       rssSmall: 2_000,
       rssLarge: 10_000,
       rssLong: 20_000,
@@ -87,6 +95,7 @@ export function sizes(quick: boolean): Sizes {
       drain: 20_000,
       mixed: 30_000,
       connect: 20,
+      warmup: 5_000,
       rssSmall: 10_000,
       rssLarge: 100_000,
       rssLong: 1_000_000,
@@ -104,29 +113,53 @@ export interface Scenario {
   readonly count?: number;
   /** Jobs pushed (PUSHB) into "default" before the client starts. */
   readonly preload?: number;
+  /** Jobs done untimed before the measured ones (see `Sizes.warmup`). */
+  readonly warmup?: number;
   readonly password?: boolean;
 }
 
 /** The scenarios of a run of these sizes (the RSS check is run apart). */
 export function scenarios(size: Sizes): Scenario[] {
   return [
-    { id: "push-seq", title: "PUSH, sequential", mode: "push-seq", jobs: size.push },
+    {
+      id: "push-seq",
+      title: "PUSH, sequential",
+      mode: "push-seq",
+      jobs: size.push,
+      warmup: size.warmup,
+    },
     {
       id: "push-conc",
       title: "PUSH, 50 concurrent (pool)",
       mode: "push-conc",
       jobs: size.push,
       concurrency: 50,
+      warmup: size.warmup,
     },
-    { id: "pushb-100", title: "PUSHB x 100", mode: "pushb", jobs: size.push * 2, batch: 100 },
-    { id: "pushb-1000", title: "PUSHB x 1000", mode: "pushb", jobs: size.push * 5, batch: 1000 },
+    {
+      id: "pushb-100",
+      title: "PUSHB x 100",
+      mode: "pushb",
+      jobs: size.push * 2,
+      batch: 100,
+      warmup: size.warmup,
+    },
+    {
+      id: "pushb-1000",
+      title: "PUSHB x 1000",
+      mode: "pushb",
+      jobs: size.push * 5,
+      batch: 1000,
+      warmup: size.warmup,
+    },
     ...[1, 10, 50].map((c): Scenario => ({
       id: `drain-${c}` as ScenarioId,
       title: `drain, concurrency ${c}`,
       mode: "drain",
       jobs: size.drain,
       concurrency: c,
-      preload: size.drain,
+      preload: size.drain + size.warmup,
+      warmup: size.warmup,
     })),
     { id: "mixed", title: "mixed (load tester)", mode: "mixed", jobs: size.mixed, concurrency: 10 },
     {
@@ -166,6 +199,8 @@ export interface Measured {
   iters?: number[];
   /** The floor's hash chain alone, ms per connection (connect). */
   hashMs?: number[];
+  /** Jobs done untimed before `jobs`: the server's CPU covers both. */
+  warmup?: number;
   [key: string]: unknown;
 }
 

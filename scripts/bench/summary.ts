@@ -83,9 +83,17 @@ function cellOf(mine: Results["runs"]): Cell {
     );
     cell.cpuSource = phase ? "phase" : "process";
     if (mine.every((r) => typeof r.serverCpu === "number")) {
+      // The server's CPU covers the whole run, the warm-up's jobs too.
+      const served = (r: Results["runs"][number]) => r.jobs + (r.warmup ?? 0);
       const server = mine.map((r) => r.serverCpu as number);
-      cell.serverCpuPer10k = round(median(server.map((c, i) => (c / mine[i]!.jobs) * 10_000)), 3);
-      cell.serverCores = round(median(server.map((c, i) => c / mine[i]!.seconds)), 2);
+      cell.serverCpuPer10k = round(
+        median(server.map((c, i) => (c / served(mine[i]!)) * 10_000)),
+        3,
+      );
+      cell.serverCores = round(
+        median(server.map((c, i) => (c * mine[i]!.jobs) / served(mine[i]!) / mine[i]!.seconds)),
+        2,
+      );
     }
   }
   cell.peakRssMb = round(median(mine.map((r) => (r.peakRssKb ?? 0) / 1024)), 1);

@@ -100,7 +100,7 @@ func parallel(cs []*faktory.Client, fn func(c *faktory.Client) error) error {
 
 func run(args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: faktory-bench-go push-seq|push-conc|pushb|drain|connect <n> [m]")
+		return fmt.Errorf("usage: faktory-bench-go push-seq|push-conc|pushb|drain|connect <n> [m] [warmup]")
 	}
 	mode := args[0]
 	n, err := intArg(args, 1)
@@ -139,49 +139,82 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		var claimed int64
-		claim := func() bool { return atomic.AddInt64(&claimed, 1) <= int64(n) }
-		cpu0 := cpuSeconds()
-		start := time.Now()
-		switch mode {
-		case "push-seq", "push-conc":
-			err = parallel(cs, func(c *faktory.Client) error {
-				for claim() {
-					if err := c.Push(newJob()); err != nil {
+		// An optional warm-up: jobs done first, untimed, as the JavaScript
+		// runners do theirs (Go compiles ahead of time; it is here for symmetry).
+		warmup := 0
+		if len(args) > 3 {
+			if warmup, err = intArg(args, 3); err != nil {
+				return err
+			}
+		}
+		var cpu0 float64
+		var start time.Time
+		begin := func() {
+			cpu0 = cpuSeconds()
+			start = time.Now()
+		}
+		work := func(jobs int) error {
+			var claimed int64
+			claim := func() bool { return atomic.AddInt64(&claimed, 1) <= int64(jobs) }
+			switch mode {
+			case "push-seq", "push-conc":
+				return parallel(cs, func(c *faktory.Client) error {
+					for claim() {
+						if err := c.Push(newJob()); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			case "pushb":
+				c := cs[0]
+				for done := 0; done < jobs; done += conc {
+					batch := make([]*faktory.Job, 0, conc)
+					for i := 0; i < conc && done+i < jobs; i++ {
+						batch = append(batch, newJob())
+					}
+					refused, err := c.PushBulk(batch)
+					if err != nil {
 						return err
+					}
+					if len(refused) > 0 {
+						return fmt.Errorf("%d jobs refused", len(refused))
 					}
 				}
 				return nil
-			})
-		case "pushb":
-			c := cs[0]
-			for done := 0; done < n && err == nil; done += conc {
-				batch := make([]*faktory.Job, 0, conc)
-				for i := 0; i < conc && done+i < n; i++ {
-					batch = append(batch, newJob())
-				}
-				var refused map[string]string
-				refused, err = c.PushBulk(batch)
-				if err == nil && len(refused) > 0 {
-					err = fmt.Errorf("%d jobs refused", len(refused))
-				}
 			}
-		case "drain":
-			err = parallel(cs, func(c *faktory.Client) error {
+			// drain: timed from the last warm-up job's ACK
+			var acked int64
+			return parallel(cs, func(c *faktory.Client) error {
 				for claim() {
 					job, err := c.Fetch("default")
 					if err != nil {
 						return err
 					}
 					if job == nil {
-						return fmt.Errorf("queue empty before %d jobs", n)
+						return fmt.Errorf("queue empty before %d jobs", jobs)
 					}
 					if err := c.Ack(job.Jid); err != nil {
 						return err
 					}
+					if atomic.AddInt64(&acked, 1) == int64(warmup) {
+						begin()
+					}
 				}
 				return nil
 			})
+		}
+		if mode == "drain" {
+			begin()
+			err = work(warmup + n)
+		} else {
+			if warmup > 0 {
+				if err = work(warmup); err != nil {
+					return err
+				}
+			}
+			begin()
+			err = work(n)
 		}
 		elapsed := time.Since(start).Seconds()
 		result["cpu"] = cpuSeconds() - cpu0
