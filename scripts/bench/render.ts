@@ -178,7 +178,7 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
   });
   lines.push(
     "On Deno the runners read /proc through `Deno.readTextFileSync`: a Deno program that loads",
-    "`node:fs` keeps its short-lived objects longer and peaks about twice as high",
+    "`node:fs` keeps its short-lived objects longer and peaks higher over its first 100,000 jobs",
     "(bench/profiles.md).",
     "",
   );
