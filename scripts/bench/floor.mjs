@@ -15,10 +15,14 @@
  *   pushb      {jobs, batch}            one PUSHB at a time on one connection
  *   drain      {jobs, concurrency}      a connection per slot: FETCH, then the
  *              ACK written together with the next FETCH (as the library's Worker
- *              does when a fetcher waits); timed from the first job to the last ACK
+ *              does when a fetcher waits); timed from the first job (or the last
+ *              warm-up ACK) to the last ACK
  *   mixed      {jobs, threads}          the load tester, a connection per thread
  *   connect    {count}                  connect + HI + hash chain + HELLO; each
  *              connection's `ms`, its hash chain's `hashMs` and iterations `iters`
+ *
+ * The push and drain modes also take `warmup`: as many jobs done first,
+ * untimed (the drain's measured phase starts at the last warm-up ACK).
  *
  * Prints one JSON line as the other runners: {jobs, seconds, cpu, ...}.
  *

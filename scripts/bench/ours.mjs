@@ -12,8 +12,8 @@
  *   push-conc  {jobs, concurrency}   `concurrency` callers sharing a Producer's pool
  *   pushb      {jobs, batch}         Producer.performBulk, `batch` jobs per PUSHB
  *   drain      {jobs, concurrency, fetchers?}  a Worker works off `jobs` jobs
- *              already waiting in "default"; timed from the first job's start
- *              to the last ACK
+ *              already waiting in "default"; timed from the first job's start (or
+ *              the last warm-up ACK) to the last ACK
  *   mixed      {jobs, threads}       github.com/contribsys/faktory/test/load,
  *              reproduced with Client: half the "threads" push, half fetch and
  *              ACK (1 % FAIL), over five queues, one connection each
@@ -22,6 +22,9 @@
  *   first-job  {count, concurrency}  time to first job: a job waits in "default",
  *              then a Worker is made and run; `ms` from `new Worker` to the
  *              handler's call, `count` times (one Worker after another)
+ *
+ * The push and drain modes also take `warmup`: as many jobs done first,
+ * untimed (the drain's measured phase starts at the last warm-up ACK).
  *
  * Prints one JSON line: {jobs, seconds, cpu, peakRssKb, ...}.
  *
