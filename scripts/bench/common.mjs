@@ -117,6 +117,38 @@ export async function measured(work) {
   });
 }
 
+/**
+ * The drain's clock, shared by the runners: the measured phase `begin`s at
+ * the first job, or with a warm-up at the ACK of its last job. `job()` is
+ * called as a job starts, `ack()` as its ACK is confirmed; `done` resolves
+ * once all `total` jobs (warm-up and measured) are ACKed.
+ * @param {() => void} begin
+ */
+export function drainClock(begin) {
+  const { options } = parseArgs();
+  const warmup = options.warmup ?? 0;
+  const total = warmup + options.jobs;
+  let acks = 0;
+  let started = false;
+  /** @type {() => void} */
+  let finish = () => {};
+  const done = new Promise((resolve) => (finish = () => resolve(undefined)));
+  return {
+    total,
+    done,
+    get acks() {
+      return acks;
+    },
+    job() {
+      if (warmup === 0 && !started) (started = true), begin();
+    },
+    ack() {
+      if (++acks === warmup) begin();
+      if (acks === total) finish();
+    },
+  };
+}
+
 /** Writes the result as the last line of stdout. */
 export function report(result) {
   const line = JSON.stringify({ ...result, vmHwmKb: peakRssKb() });

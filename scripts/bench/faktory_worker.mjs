@@ -15,6 +15,7 @@
 
 import { createRequire } from "node:module";
 import {
+  drainClock,
   fail,
   LOAD_FAILURE,
   LOAD_QUEUES,
@@ -78,32 +79,25 @@ switch (mode) {
       concurrency: options.concurrency,
       registry: { SomeJob: () => {} },
     });
-    const warmup = options.warmup ?? 0;
-    let done = 0;
-    let finished;
-    const all = new Promise((resolve) => (finished = resolve));
-    let begin;
-    // Timed from the first job, or from the last warm-up job's ACK.
-    let started = false;
+    let clock;
     // The Worker has no "acknowledged" event: count confirmed ACKs at the client.
     const ack = worker.client.ack.bind(worker.client);
     worker.client.ack = async (jid) => {
       const reply = await ack(jid);
-      if (++done === warmup && warmup > 0) begin();
-      if (done === warmup + options.jobs) finished();
+      clock.ack();
       return reply;
     };
     worker.use(async (_ctx, next) => {
-      if (!started && warmup === 0) (started = true), begin();
+      clock.job();
       await next();
     });
     worker.on("fail", ({ job, error }) => fail(`job ${job.jid} failed: ${error}`));
     worker.on("error", (e) => {
-      if (done < warmup + options.jobs) fail(`worker error: ${e}`);
+      if (clock.acks < clock.total) fail(`worker error: ${e}`);
     });
-    const result = measure(async (_extra, b) => {
-      begin = b;
-      await all;
+    const result = measure(async (_extra, begin) => {
+      clock = drainClock(begin);
+      await clock.done;
       return options.jobs;
     });
     await worker.work();

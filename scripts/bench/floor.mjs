@@ -31,6 +31,7 @@
 
 import process from "node:process";
 import {
+  drainClock,
   fail,
   LOAD_FAILURE,
   LOAD_QUEUES,
@@ -132,28 +133,25 @@ switch (mode) {
   }
   case "drain": {
     const conns = await Promise.all(Array.from({ length: options.concurrency }, () => connect()));
-    const warmup = options.warmup ?? 0;
-    const claim = tickets(warmup + options.jobs);
-    let acked = 0;
     report(
       await measure(async (_extra, begin) => {
-        // Timed from the first job, or from the last warm-up job's ACK.
-        let started = false;
+        const clock = drainClock(begin);
+        const claim = tickets(clock.total);
         await loops(conns.length, async (i) => {
           const conn = conns[i];
           if (!claim()) return;
           conn.send("FETCH default");
           for (;;) {
             const payload = await conn.reply();
-            if (payload === null) fail(`queue empty before ${warmup + options.jobs} jobs`);
-            if (!started && warmup === 0) (started = true), begin();
+            if (payload === null) fail(`queue empty before ${clock.total} jobs`);
+            clock.job();
             const { jid } = JSON.parse(String(payload));
             // The handler is a no-op, as in the library's run.
             const more = claim();
             if (more) conn.send(`ACK {"jid":"${jid}"}`, "FETCH default");
             else conn.send(`ACK {"jid":"${jid}"}`);
             await conn.reply(); // the ACK's +OK
-            if (++acked === warmup) begin();
+            clock.ack();
             if (!more) return;
           }
         });

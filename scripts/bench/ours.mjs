@@ -32,6 +32,7 @@
  */
 
 import {
+  drainClock,
   fail,
   liveHeapKb,
   LOAD_FAILURE,
@@ -102,27 +103,15 @@ switch (mode) {
       logger: silentLogger,
     });
     worker.register("SomeJob", () => {});
-    const warmup = options.warmup ?? 0;
-    let done = 0;
-    let finished;
-    const all = new Promise((resolve) => (finished = resolve));
     const result = measure(async (_extra, begin) => {
-      // Timed from the first job, or from the last warm-up job's ACK.
-      let started = false;
-      if (warmup === 0) {
-        worker.on("start", () => {
-          if (!started) (started = true), begin();
-        });
-      }
-      worker.on("success", () => {
-        if (++done === warmup && warmup > 0) begin();
-        if (done === warmup + options.jobs) finished();
-      });
+      const clock = drainClock(begin);
+      worker.on("start", clock.job);
+      worker.on("success", clock.ack);
       worker.on("failure", (job, e) => fail(`job ${job.jid} failed: ${e}`));
       worker.on("error", (e) => {
-        if (done < warmup + options.jobs) fail(`worker error: ${e}`);
+        if (clock.acks < clock.total) fail(`worker error: ${e}`);
       });
-      await all;
+      await clock.done;
       return options.jobs;
     });
     const running = worker.run();
