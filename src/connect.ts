@@ -290,10 +290,11 @@ function abortError(
       : stage === "connecting"
       ? ": is Faktory running there and reachable?"
       : "";
+    // The timer's clock can run a millisecond ahead of Date.now's: never
+    // say less time passed than the timeout that fired.
+    const elapsed = Math.max(ms, Date.now() - started);
     return new TimeoutError(
-      `Connecting to Faktory at ${where} timed out after ${
-        Date.now() - started
-      } ms (connectTimeout ${ms} ms) while ${stage}${hint}`,
+      `Connecting to Faktory at ${where} timed out after ${elapsed} ms (connectTimeout ${ms} ms) while ${stage}${hint}`,
       { cause: reason },
     );
   }
