@@ -228,8 +228,15 @@ describe("client handshakes", () => {
   test("password: twenty connections opened at once all succeed", async () => {
     await using server = await startFaktory({ password: "many at once" });
     const start = Date.now();
+    // Deno and Node hash one chain at a time, so the last connect waits for
+    // 19 others: seconds on a loaded machine (over 10 s, the default
+    // connectTimeout, with two busy processes beside). What must not happen
+    // is a HELLO past the server's 2 s deadline.
     const clients = await Promise.all(
-      Array.from({ length: 20 }, () => Client.connect({ url: server.url, logger: silentLogger })),
+      Array.from(
+        { length: 20 },
+        () => Client.connect({ url: server.url, connectTimeout: 30_000, logger: silentLogger }),
+      ),
     );
     const elapsed = Date.now() - start;
     // deno-lint-ignore no-console
