@@ -84,7 +84,7 @@ export async function pushPayloads(
   if (!Array.isArray(jobs)) throw new ValidationError("pushBulk takes an array of jobs");
   const batches = encodeBatches(
     jobs.length,
-    (i) => pushJson(jobs[i]!, namespace, `jobs[${i}].args`),
+    (i) => pushJson(jobs[i]!, namespace, `jobs[${i}]`),
     (i) => jobs[i]!.jid,
   );
   return await sendBatches(batches, send);

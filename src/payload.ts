@@ -109,23 +109,25 @@ export const DEFAULT_RETRY = 25;
 /** Largest JSON payload a single job may have, in characters: past it, push is refused. */
 export const MAX_JOB_BYTES = 16 * 1024 * 1024;
 
-const REQUIRED = { required: true };
 const encoder = new TextEncoder();
 const REQUIRED_FIELDS = ["jid", "jobtype", "args"] as const;
 
 /**
  * Checks a job before it is sent against the rules of src/rules.ts, and its
  * `args` and `custom` against the JSON rule of src/json.ts; throws
- * {@linkcode ValidationError} naming the field to fix (`argsPath` names the
- * args, such as `jobs[3].args` in a bulk).
+ * {@linkcode ValidationError} naming the field to fix, after `place` if the
+ * job is one of many (`jobs[3]` names `jobs[3].args[0]`, `jobs[3].queue`).
  */
-export function validatePayload(job: JobPayload, argsPath = "args"): void {
-  checkOptions(JOB_PAYLOAD, job, "job", REQUIRED);
+export function validatePayload(job: JobPayload, place?: string): void {
+  const prefix = place === undefined ? "" : `${place}.`;
+  checkOptions(JOB_PAYLOAD, job, place ?? "job", { required: true, prefix });
   for (const required of REQUIRED_FIELDS) {
-    if (job[required] === undefined) checkValue(JOB_PAYLOAD[required]!, undefined, required);
+    if (job[required] === undefined) {
+      checkValue(JOB_PAYLOAD[required]!, undefined, prefix + required);
+    }
   }
-  checkJson(job.args, argsPath);
-  if (job.custom !== undefined) checkJson(job.custom, "custom");
+  checkJson(job.args, `${prefix}args`);
+  if (job.custom !== undefined) checkJson(job.custom, `${prefix}custom`);
 }
 
 /**
@@ -153,9 +155,9 @@ export function preparePush(job: JobPayload, namespace: string | undefined): Job
 export function pushJson(
   job: JobPayload,
   namespace: string | undefined,
-  argsPath = "args",
+  place?: string,
 ): string {
-  validatePayload(job, argsPath); // an object from here on
+  validatePayload(job, place); // an object from here on
   if (
     namespace !== undefined || "toJSON" in job || Object.getPrototypeOf(job) !== Object.prototype
   ) {

@@ -75,7 +75,7 @@ describe("bulk pushes on a real Faktory", () => {
     jobs[2400] = { ...jobs[2400]!, queue: "no spaces allowed" };
     await assert.rejects(client.pushBulk(jobs), (e: Error) => {
       assert.ok(e instanceof ValidationError, String(e));
-      assert.match(e.message, /Invalid queue "no spaces allowed"/);
+      assert.match(e.message, /^Invalid jobs\[2400\]\.queue "no spaces allowed"/);
       return true;
     });
     assert.equal((await jidsIn(server, "bulk-bad")).size, 0);
@@ -194,17 +194,38 @@ describe("bulk pushes on a real Faktory", () => {
         });
       }
     }
-    // Client.pushBulk takes payloads: their args are named by the job's place.
+    // Client.pushBulk takes payloads: any field of one is named by the job's place.
     await using client = await Client.connect({ url, logger: silentLogger });
-    const payload = (args: unknown) => ({
+    const payload = (fields: Record<string, unknown>) => ({
       jid: randomJid(),
       jobtype: "Named",
-      args,
+      args: ["ok"],
       queue: "bulk-named",
+      ...fields,
     });
+    for (
+      const [fields, says] of [
+        [{ args: [{ a: [1n] }] }, /^Invalid jobs\[1\]\.args\[0\]\.a\[0\]: BigInt has no JSON form/],
+        [{ args: "no" }, /^Invalid jobs\[1\]\.args "no": /],
+        [{ args: undefined }, /^Invalid jobs\[1\]\.args undefined: /],
+        [{ jid: "" }, /^Invalid jobs\[1\]\.jid "": /],
+        [{ queue: "a b" }, /^Invalid jobs\[1\]\.queue "a b": /],
+        [{ custom: { t: 1n } }, /^Invalid jobs\[1\]\.custom\.t: BigInt has no JSON form/],
+        [{ quue: "x" }, /^Unknown option "jobs\[1\]\.quue": use "jobs\[1\]\.queue"/],
+      ] as const
+    ) {
+      await assert.rejects(
+        client.pushBulk([payload({}), payload(fields)] as never),
+        (e: Error) => {
+          assert.ok(e instanceof ValidationError, String(e));
+          assert.match(e.message, says);
+          return true;
+        },
+      );
+    }
     await assert.rejects(
-      client.pushBulk([payload(["ok"]), payload([{ a: [1n] }])] as never),
-      /^ValidationError: Invalid jobs\[1\]\.args\[0\]\.a\[0\]: BigInt has no JSON form/,
+      client.pushBulk([payload({}), 7] as never),
+      /^ValidationError: Invalid jobs\[1\] 7: pass an object/,
     );
     assert.equal((await jidsIn(server, "bulk-named")).size, 0);
     assert.equal(fake.pushed.length, 0);

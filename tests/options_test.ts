@@ -824,7 +824,7 @@ describe("job options and Client calls on a real Faktory: a refused value is nev
     const job = { jid: randomJid(), jobtype: "Opt", args: [] };
     // deno-lint-ignore no-sparse-arrays
     const holed = <T>(item: T) => [, item] as T[];
-    await check(() => client.pushBulk(holed(job)), false, /\bjob\b/, "pushBulk");
+    await check(() => client.pushBulk(holed(job)), false, /\bjobs\[0\]/, "pushBulk");
     await check(
       () => client.requeue("dead", { jids: holed("abcdefgh") }),
       false,
@@ -911,7 +911,7 @@ describe("job options and Client calls on a real Faktory: a refused value is nev
       ["push", /\bjob\b|\bjid\b|jobtype|args/, (v) => client.push(v), () => false],
       [
         "pushBulk",
-        /pushBulk|\bjob\b|\bjid\b|jobtype|args/,
+        /pushBulk|\bjobs\[\d+\]|\bjid\b|jobtype|args/,
         (v) => client.pushBulk(v),
         (v) => Array.isArray(v) && v.length === 0,
       ],
