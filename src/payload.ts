@@ -110,6 +110,7 @@ export const DEFAULT_RETRY = 25;
 export const MAX_JOB_BYTES = 16 * 1024 * 1024;
 
 const encoder = new TextEncoder();
+const ONE = { required: true }; // a job on its own: no object per push
 const REQUIRED_FIELDS = ["jid", "jobtype", "args"] as const;
 
 /**
@@ -120,7 +121,7 @@ const REQUIRED_FIELDS = ["jid", "jobtype", "args"] as const;
  */
 export function validatePayload(job: JobPayload, place?: string): void {
   const prefix = place === undefined ? "" : `${place}.`;
-  checkOptions(JOB_PAYLOAD, job, place ?? "job", { required: true, prefix });
+  checkOptions(JOB_PAYLOAD, job, place ?? "job", place === undefined ? ONE : { ...ONE, prefix });
   for (const required of REQUIRED_FIELDS) {
     if (job[required] === undefined) {
       checkValue(JOB_PAYLOAD[required]!, undefined, prefix + required);
