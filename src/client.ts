@@ -103,9 +103,10 @@ export class Client implements AsyncDisposable {
 
   /**
    * Pushes many jobs, in PUSHB commands of up to 1000 jobs, every one built
-   * and checked before the first is sent. Resolves with the jobs the server
-   * refused, as `{ jid: reason }` (empty when all were accepted); a failure
-   * part way throws `BulkPushError` saying which jobs were pushed.
+   * and checked before the first is sent (a `ValidationError` names a bad
+   * job by its place: `Invalid jobs[3].queue ...`). Resolves with the jobs
+   * the server refused, as `{ jid: reason }` (empty when all were accepted);
+   * a failure part way throws `BulkPushError` saying which jobs were pushed.
    *
    * @example
    * ```ts ignore
