@@ -94,7 +94,7 @@ class MissedDeadline extends Error {}
  * included) unless `signal` aborts first.
  */
 export async function handshake(config: ConnectionConfig): Promise<Handshaken> {
-  const started = Date.now();
+  const started = performance.now(); // monotonic and fine: Bun's Date.now can lag by ms
   const timeout = AbortSignal.timeout(config.connectTimeout);
   const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
   for (;;) {
@@ -126,7 +126,7 @@ async function attempt(
     // The server's clock starts when it accepts, before this process may
     // get to see the connection (a busy event loop, a TLS handshake): ours
     // starts before connecting, so it never thinks it has more time left.
-    const connecting = Date.now();
+    const connecting = performance.now();
     socket = await config.runtime.connect({
       hostname: config.hostname,
       port: config.port,
@@ -151,9 +151,9 @@ async function attempt(
       );
     }
     stage = "hashing the password";
-    const deadline = hi.i === undefined
-      ? undefined
-      : AbortSignal.timeout(Math.max(0, HELLO_DEADLINE_MS - (Date.now() - connecting)));
+    // Whole milliseconds: Node's AbortSignal.timeout refuses fractions.
+    const left = Math.max(0, Math.floor(HELLO_DEADLINE_MS - (performance.now() - connecting)));
+    const deadline = hi.i === undefined ? undefined : AbortSignal.timeout(left);
     const hashing = deadline ? AbortSignal.any([signal, deadline]) : signal;
     const payload = await hello(hi, config.hello, config.password, hashing).catch((e) => {
       if (!signal.aborted && deadline?.aborted) {
@@ -290,9 +290,9 @@ function abortError(
       : stage === "connecting"
       ? ": is Faktory running there and reachable?"
       : "";
-    // The timer's clock can run a millisecond ahead of Date.now's: never
-    // say less time passed than the timeout that fired.
-    const elapsed = Math.max(ms, Date.now() - started);
+    // The timer's clock can run a little ahead of ours: never say less
+    // time passed than the timeout that fired.
+    const elapsed = Math.max(ms, Math.round(performance.now() - started));
     return new TimeoutError(
       `Connecting to Faktory at ${where} timed out after ${elapsed} ms (connectTimeout ${ms} ms) while ${stage}${hint}`,
       { cause: reason },
