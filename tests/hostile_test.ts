@@ -330,8 +330,8 @@ test("hostile (test double: four stalled and four hashing-heavy connects in flig
   await client.info();
   await client.close();
   // It connected, so its HELLO beat the server's 2 s deadline. Starved, it
-  // would wait for the hostile connects' slots, 20 s; a loaded machine can
-  // make it take seconds (3.6 s seen with two busy processes beside).
+  // would wait for the hostile connects' slots (held 20 s) and time out; a
+  // loaded machine can make it take seconds (3.6 s beside two busy processes).
   assert.ok(ms < 10_000, `the healthy connect took ${ms} ms`);
   controller.abort(new Error("test over"));
   assert.deepEqual(await Promise.all(hostile), Array(8).fill("ConnectionError"));
