@@ -56,7 +56,9 @@ export async function prepare(
     ]);
     await Deno.writeTextFile(`${NODE_LIB_DIR}/package.json`, '{ "type": "module" }\n');
   }
-  if (needGo && (!skipBuild || !(await exists(`${cacheBin}/faktory-bench-go`)))) {
+  const built = async () =>
+    (await exists(`${cacheBin}/faktory-bench-go`)) && (await exists(`${cacheBin}/faktory-load`));
+  if (needGo && (!skipBuild || !(await built()))) {
     try {
       await Deno.mkdir(cacheBin, { recursive: true });
       // Built inside the pinning modules: versions come from their go.mod/go.sum.
