@@ -139,6 +139,11 @@ export function validatePayload(job: JobPayload, place?: string): void {
  */
 export function preparePush(job: JobPayload, namespace: string | undefined): JobPayload {
   validatePayload(job);
+  return withDefaults(job, namespace);
+}
+
+/** {@linkcode preparePush} of a job already checked. */
+function withDefaults(job: JobPayload, namespace: string | undefined): JobPayload {
   if (namespace === undefined && job.retry !== undefined) return job;
   return {
     ...job,
@@ -162,7 +167,7 @@ export function pushJson(
   if (
     namespace !== undefined || "toJSON" in job || Object.getPrototypeOf(job) !== Object.prototype
   ) {
-    return json(preparePush(job, namespace));
+    return json(withDefaults(job, namespace));
   }
   const text = json(job);
   if (job.retry !== undefined) return text;
