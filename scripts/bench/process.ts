@@ -56,9 +56,9 @@ export async function prepare(
     ]);
     await Deno.writeTextFile(`${NODE_LIB_DIR}/package.json`, '{ "type": "module" }\n');
   }
-  const built = async () =>
-    (await exists(`${cacheBin}/faktory-bench-go`)) && (await exists(`${cacheBin}/faktory-load`));
-  if (needGo && (!skipBuild || !(await built()))) {
+  const goBuilt = (await exists(`${cacheBin}/faktory-bench-go`)) &&
+    (await exists(`${cacheBin}/faktory-load`));
+  if (needGo && (!skipBuild || !goBuilt)) {
     try {
       await Deno.mkdir(cacheBin, { recursive: true });
       // Built inside the pinning modules: versions come from their go.mod/go.sum.
