@@ -174,6 +174,23 @@ function describe(m: Measured): string {
   } MiB`;
 }
 
+/**
+ * The order of a repeat's runs: each library beside its floor, and Go and
+ * faktory-worker between them, since ratios are taken within a repeat
+ * (summary.ts). Every other repeat runs it backwards, so no client always
+ * runs first, or right after the same one.
+ */
+const RUN_ORDER: readonly ClientId[] = [
+  "ours-deno",
+  "floor-deno",
+  "ours-bun",
+  "floor-bun",
+  "go",
+  "faktory-worker",
+  "ours-node",
+  "floor-node",
+];
+
 /** Runs every selected measurement against a dedicated server. */
 export async function measure(options: MeasureOptions): Promise<Results> {
   const { quick, repeat, long } = options;
@@ -198,6 +215,7 @@ export async function measure(options: MeasureOptions): Promise<Results> {
   );
   const clients = selected.filter((c) => goBuilt || c.id !== "go");
   const ourRuntimes = clients.filter((c) => c.id.startsWith("ours-"));
+  const inOrder = [...clients].sort((a, b) => RUN_ORDER.indexOf(a.id) - RUN_ORDER.indexOf(b.id));
   const runs: Run[] = [];
   const failures: Results["failures"] = [];
   const versions: Record<string, string> = {};
@@ -253,7 +271,7 @@ export async function measure(options: MeasureOptions): Promise<Results> {
         })`,
       );
       for (let r = 0; r < repeat; r++) {
-        for (const client of clients) {
+        for (const client of r % 2 === 0 ? inOrder : [...inOrder].reverse()) {
           const command = client.command(scenario);
           if (command === undefined) continue;
           const m = await measureOnce(

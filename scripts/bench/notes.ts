@@ -35,8 +35,10 @@ export function methodNotes(): string[] {
     "0.38-0.99 s and this library's on Deno 0.39-0.96 s, their ratio in one round 0.72-1.69;",
     "neither Faktory 1.9.4 against 1.10.0 nor the library's code of the earlier results",
     "against today's moved it beyond that spread. So the line _other load_ above, and the",
-    "min-max: compare ratios from one run on a quiet machine, each client interleaved with",
-    "the others in every repeat.",
+    "min-max: compare ratios from one run on a quiet machine. Within a repeat the clients run",
+    "back to back, each library beside its floor (every other repeat in reverse order), and",
+    "the clients of one repeat move together: a ratio is taken within each repeat, and its",
+    "median over the repeats is what the ratio tables and the targets show.",
     "",
   ];
 }

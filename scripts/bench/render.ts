@@ -15,7 +15,7 @@ import {
   type ScenarioId,
   scenarios as allScenarios,
 } from "./results.ts";
-import type { Spread, Summary, Target } from "./summary.ts";
+import { type Figure, pairedRatio, type Spread, type Summary, type Target } from "./summary.ts";
 import { methodNotes } from "./notes.ts";
 
 /** Other load (cores) above which a run is not taken on a quiet machine. */
@@ -134,15 +134,13 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
     "",
   );
   const ratioCell = (s: string, c: ClientId, base: ClientId) => {
-    const x = summary[s]?.[c], y = summary[s]?.[base];
-    const r = (a?: number, b?: number) => (a && b ? (a / b).toFixed(2) : "–");
-    if (!x?.jobsPerSec || !y?.jobsPerSec) return undefined;
-    return `${r(x.jobsPerSec.median, y.jobsPerSec.median)} · ${
-      r(x.cpuPer10k?.median, y.cpuPer10k?.median)
-    }`;
+    const ratio = (figure: Figure) =>
+      pairedRatio(results, summary, s, c, base, figure)?.median.toFixed(2) ?? "–";
+    if (!summary[s]?.[c]?.jobsPerSec || !summary[s]?.[base]?.jobsPerSec) return undefined;
+    return `${ratio("rate")} · ${ratio("cpu")}`;
   };
   table(
-    "The library against its runtime's floor: jobs/s ratio · CPU per job ratio (medians)",
+    "The library against its runtime's floor: jobs/s ratio · CPU per job ratio (median over the repeats of each repeat's ratio)",
     jobScenarios,
     (s, c) => ratioCell(s, c, RUNTIMES.find((r) => r.ours === c)!.floor),
     undefined,
@@ -150,7 +148,7 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
     (c) => RUNTIMES.find((r) => r.ours === c)!.name,
   );
   table(
-    "Against Go: jobs/s ratio · CPU per job ratio (medians)",
+    "Against Go: jobs/s ratio · CPU per job ratio (median over the repeats of each repeat's ratio)",
     jobScenarios,
     (s, c) => ratioCell(s, c, "go"),
     undefined,
@@ -225,7 +223,11 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
     const rows = [...new Set(targets.map((t) => t.target))];
     const columns = runtimes.map((r) => r.ours);
     lines.push(
-      "### Targets (issue 17; ratios of this run's medians)",
+      "### Targets (issue 17)",
+      "",
+      "A ratio between two clients is taken within each repeat, where they ran minutes apart (a",
+      "connect's: the medians of its connections); the median over the repeats is judged, and",
+      "(min-max) are its smallest and largest repeat. The memory rows compare one run of each size.",
       "",
       `| target | required | ${columns.map((c) => label(c)).join(" | ")} |`,
       `|---|---|${columns.map(() => "---:").join("|")}|`,
@@ -235,7 +237,9 @@ export function renderMarkdown(results: Results, summary: Summary, targets: Targ
       const cells = columns.map((c) => {
         const t = mine.find((x) => x.client === c);
         if (t === undefined) return "–";
-        const value = t.value.toFixed(t.required.includes("<") && t.value >= 10 ? 0 : 2);
+        const digits = t.required.includes("<") && t.value >= 10 ? 0 : 2;
+        const range = t.min === undefined ? "" : ` (${t.min.toFixed(2)}-${t.max!.toFixed(2)})`;
+        const value = `${t.value.toFixed(digits)}${range}`;
         return t.holds === undefined ? value : `${value} ${t.holds ? "yes" : "**no**"}`;
       });
       lines.push(`| ${row} | ${mine[0]!.required} | ${cells.join(" | ")} |`);
